@@ -1,0 +1,5 @@
+import sys
+
+from carp import cli
+
+sys.exit(cli.main())

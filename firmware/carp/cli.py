@@ -1,0 +1,150 @@
+"""Command line: ucarp-compatible short options for one vhid.
+
+    carpd -i DEV [-s SRCIP] -v VHID -p PASS -a VIP[/LEN] [-a VIP...]
+          [-b ADVBASE] [-k ADVSKEW] [-P] [-r DEADRATIO] [--demote N]
+"""
+import sys
+
+from carp import config
+
+USAGE = """usage: carpd -i DEV -v VHID -p PASS -a VIP[/LEN] [options]
+  -i, --interface DEV   interface the virtual addresses live on (required)
+  -s, --srcip IP        source of advertisements and tie-break address
+                        (default: the first IPv4 address of DEV)
+  -v, --vhid N          virtual host id 1..255 (required)
+  -p, --pass PASS       passphrase, at most 19 bytes
+  -o, --passfile FILE   read the passphrase from the first line of FILE
+  -a, --addr VIP[/LEN]  virtual IPv4 address, repeat for several (required)
+  -b, --advbase S       advertisement base interval 0..254 s (default 1;
+                        0 gives sub-second intervals of advskew/256 s)
+  -k, --advskew N       skew 0..254 in 1/256 s, higher is less preferred (default 0)
+  -P, --preempt         take over from a less preferred master
+  -r, --deadratio N     master is down after N*advbase + advskew/256 s (default 3)
+      --demote N        demotion 0..255 sent in advertisements (OpenBSD)
+  -h, --help            this text
+  -V, --version         print the version
+Stop with SIGTERM (through the carpd launcher) or Ctrl-C: a master bows out."""
+
+# long name -> (short, takes a value)
+OPTIONS = {
+    "interface": ("i", True), "srcip": ("s", True), "vhid": ("v", True),
+    "pass": ("p", True), "passfile": ("o", True), "addr": ("a", True),
+    "advbase": ("b", True), "advskew": ("k", True), "preempt": ("P", False),
+    "deadratio": ("r", True), "demote": ("", True), "help": ("h", False),
+    "version": ("V", False),
+}
+_BY_SHORT = dict((short, name) for name, (short, _) in OPTIONS.items() if short)
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _where(name):
+    short = OPTIONS[name][0]
+    return ("-%s/--%s" % (short, name)) if short else ("--" + name)
+
+
+def parse_args(argv):
+    """argv (without the program name) -> {long name: [values]}."""
+    seen = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            if name not in OPTIONS:
+                raise UsageError("unknown option --%s" % name)
+            takes = OPTIONS[name][1]
+            if takes and not eq:
+                if i >= len(argv):
+                    raise UsageError("%s needs a value" % _where(name))
+                value = argv[i]
+                i += 1
+        elif arg.startswith("-") and len(arg) > 1:
+            name = _BY_SHORT.get(arg[1])
+            if name is None:
+                raise UsageError("unknown option %s" % arg)
+            takes = OPTIONS[name][1]
+            value = arg[2:]
+            if takes and not value:
+                if i >= len(argv):
+                    raise UsageError("%s needs a value" % _where(name))
+                value = argv[i]
+                i += 1
+            elif not takes and value:
+                raise UsageError("%s takes no value" % _where(name))
+        else:
+            raise UsageError("unexpected argument %r" % arg)
+        seen.setdefault(name, []).append(value if takes else True)
+    return seen
+
+
+def _one(seen, name, default=None):
+    values = seen.get(name)
+    if not values:
+        return default
+    if len(values) > 1:
+        raise UsageError("%s given more than once" % _where(name))
+    return values[0]
+
+
+def _read_passfile(path):
+    try:
+        with open(path) as f:
+            return f.readline().rstrip("\r\n")
+    except OSError as e:
+        raise UsageError("%s: cannot read %r: %s" % (_where("passfile"), path, e))
+
+
+def build_config(seen):
+    for name in ("interface", "vhid", "addr"):
+        if not seen.get(name):
+            raise UsageError("%s is required" % _where(name))
+    if seen.get("pass") and seen.get("passfile"):
+        raise UsageError("give either %s or %s" % (_where("pass"), _where("passfile")))
+    if seen.get("passfile"):
+        secret = _read_passfile(_one(seen, "passfile"))
+        secret_where = _where("passfile")
+    else:
+        secret = _one(seen, "pass", "")
+        secret_where = _where("pass")
+    device = _one(seen, "interface")
+    if not device or len(device) > 15 or "/" in device:
+        raise config.ConfigError(_where("interface"), device, "a Linux interface name (1..15 characters)")
+    source = _one(seen, "srcip")
+    vips = [config.vip(_where("addr"), text) for text in seen["addr"]]
+    return config.VhidConfig(
+        name="vhid%s" % _one(seen, "vhid"),
+        device=device,
+        vhid=config.integer(_where("vhid"), _one(seen, "vhid"), 1, 255),
+        passphrase=config.passphrase(secret_where, secret),
+        vips=vips,
+        advbase=config.integer(_where("advbase"), _one(seen, "advbase", 1), 0, 254),
+        advskew=config.integer(_where("advskew"), _one(seen, "advskew", 0), 0, 254),
+        preempt=bool(_one(seen, "preempt", False)),
+        demote=config.integer(_where("demote"), _one(seen, "demote", 0), 0, 255),
+        deadratio=config.integer(_where("deadratio"), _one(seen, "deadratio", 3), 1, 255),
+        source=config.ipv4(_where("srcip"), source) if source is not None else None,
+    )
+
+
+def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
+    try:
+        seen = parse_args(argv)
+        if seen.get("help"):
+            print(USAGE)
+            return 0
+        if seen.get("version"):
+            from carp import VERSION
+            print("carp " + VERSION)
+            return 0
+        cfg = build_config(seen)
+    except (UsageError, config.ConfigError) as e:
+        sys.stderr.write("carpd: %s\n%s\n" % (e, USAGE.split("\n")[0]))
+        return 2
+    from carp import daemon
+    return daemon.run([cfg])

@@ -1,0 +1,111 @@
+"""Validated configuration of the vhids a daemon runs.
+
+Every check names where the value came from (`-b/--advbase` on the command
+line, `carp.<section>.<option>` in UCI), the value and what is allowed, and
+nothing is applied until the whole configuration is valid.
+"""
+from carp import sockaddr, wire
+
+AF_INET = sockaddr.AF_INET
+AF_INET6 = sockaddr.AF_INET6
+
+
+class ConfigError(ValueError):
+    def __init__(self, where, value, allowed):
+        super().__init__("%s: %r is not valid: %s" % (where, value, allowed))
+        self.where = where
+        self.value = value
+        self.allowed = allowed
+
+
+def integer(where, value, low, high):
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(where, value, "an integer %d..%d" % (low, high))
+    if not low <= number <= high:
+        raise ConfigError(where, value, "an integer %d..%d" % (low, high))
+    return number
+
+
+def passphrase(where, value):
+    data = value.encode() if isinstance(value, str) else bytes(value)
+    if len(data) > wire.MAX_PASSPHRASE:
+        raise ConfigError(
+            where, "<%d bytes>" % len(data),
+            "at most %d bytes (the BSDs silently truncate longer passphrases and ucarp refuses them)"
+            % wire.MAX_PASSPHRASE)
+    return data
+
+
+class Vip:
+    """A virtual address: family, packed bytes, prefix length."""
+
+    def __init__(self, family, packed, prefixlen, text):
+        self.family = family
+        self.packed = packed
+        self.prefixlen = prefixlen
+        self.text = text
+
+    def __eq__(self, other):
+        return (self.family, self.packed, self.prefixlen) == (other.family, other.packed, other.prefixlen)
+
+    def __hash__(self):
+        return hash(self.packed)
+
+
+def vip(where, value, families=(AF_INET,)):
+    text = value.strip()
+    addr, _, plen = text.partition("/")
+    allowed = "an IPv4 address with optional /prefix (0..32)"
+    if AF_INET6 in families:
+        allowed = "an IPv4 (/0..32) or IPv6 (/0..128) address with optional /prefix"
+    try:
+        family, packed = sockaddr.parse_ip(addr)
+    except ValueError:
+        raise ConfigError(where, value, allowed)
+    if family not in families:
+        raise ConfigError(where, value, allowed)
+    full = 32 if family == AF_INET else 128
+    prefixlen = full
+    if plen:
+        try:
+            prefixlen = int(plen)
+        except ValueError:
+            raise ConfigError(where, value, allowed)
+        if not 0 <= prefixlen <= full:
+            raise ConfigError(where, value, allowed)
+    if family == AF_INET and (packed[0] >= 224 or packed == b"\0\0\0\0"):
+        raise ConfigError(where, value, "a unicast IPv4 address")
+    return Vip(family, packed, prefixlen, text)
+
+
+def ipv4(where, value):
+    try:
+        family, packed = sockaddr.parse_ip(value)
+    except ValueError:
+        family = None
+    if family != AF_INET:
+        raise ConfigError(where, value, "an IPv4 address")
+    return packed
+
+
+class VhidConfig:
+    """One CARP group on one interface."""
+
+    def __init__(self, name, device, vhid, passphrase, vips,
+                 advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None):
+        self.name = name
+        self.device = device
+        self.vhid = vhid
+        self.passphrase = passphrase
+        self.vips = vips
+        self.advbase = advbase
+        self.advskew = advskew
+        self.preempt = preempt
+        self.demote = demote
+        self.deadratio = deadratio
+        self.source = source  # packed IPv4, or None: the device's first IPv4 address
+
+    def addrs(self, family):
+        return [v.packed for v in self.vips if v.family == family]

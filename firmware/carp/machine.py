@@ -1,0 +1,195 @@
+"""One CARP state machine per vhid: INIT, BACKUP, MASTER. No I/O, no clock.
+
+Inputs are (now, event) with `now` in wrapping millisecond ticks (carp.clock);
+outputs are an int of action bits that the event loop carries out in a fixed
+order, and `deadline`, the tick at which on_timer must be called (None: no
+timer). An int rather than a list of actions keeps the send path free of
+allocation on MicroPython.
+
+Rules are OpenBSD's (carp-wire.md section 4.2) with these choices:
+- advertisement interval: advbase + advskew/256 s; 0 becomes 1/256 s (4 ms).
+- master down: deadratio * advbase + advskew/256 s (FreeBSD and ucarp), so a
+  backup's skew adds once, not three times as in OpenBSD. With advbase 0 the
+  skew is the whole interval and is multiplied: deadratio * advskew/256 s.
+- a MASTER hearing an advertisement exactly as good as its own (advbase,
+  advskew and demote equal) keeps mastership only if its own address is lower
+  than the peer's both read as a number and read byte-reversed (ucarp compares
+  byte-reversed on little-endian hosts); otherwise it steps down like the BSDs.
+  Two of our daemons therefore settle on one master without a timer race, and
+  with a ucarp peer we never both stay master.
+- a bow-out (advbase 255, advskew 255) makes a BACKUP take over at once,
+  whatever its own advbase.
+"""
+INIT = 0
+BACKUP = 1
+MASTER = 2
+STATE_NAMES = ("INIT", "BACKUP", "MASTER")
+
+# Action bits, carried out by the loop in this order.
+TAKE_VIPS = 1  # add the virtual addresses
+SEND_ADVERT = 2  # send one advertisement with the current timing
+ANNOUNCE = 4  # gratuitous ARP (and NA) for the virtual addresses
+BOW_OUT = 8  # send one advertisement with advbase 255, advskew 255
+RELEASE_VIPS = 16  # remove the virtual addresses
+TRANSITION = 32  # state changed: log it, update status, run hooks
+
+# Tie results for on_advert, from the loop's address comparison.
+TIE_PEER_WINS = 0
+TIE_WE_WIN = 1
+
+BOW_OUT_VALUE = 255
+MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
+DELAYED_ANNOUNCE = 2  # repeat the gratuitous ARP two advertisements later (for L3 switches)
+
+# Reasons for the last transition (shown in logs and status).
+R_START = "start"
+R_LINK_UP = "link up"
+R_LINK_DOWN = "link down"
+R_MASTER_DOWN = "master down"
+R_PREEMPT = "preempt: master is less preferred"
+R_DEMOTED_PEER = "master is more demoted"
+R_SLOW_MASTER = "master advertises slower than our master-down time"
+R_BOW_OUT = "master bowed out"
+R_PREFERRED = "more preferred master"
+R_LESS_DEMOTED_PEER = "peer is less demoted"
+R_TIE = "equal master with a lower address"
+R_STOP = "stopped"
+
+
+def interval_ms(advbase, advskew):
+    ms = (advbase * 256 + advskew) * 1000 // 256
+    return ms if ms > MIN_INTERVAL_MS else MIN_INTERVAL_MS
+
+
+def master_down_ms(advbase, advskew, deadratio):
+    if advbase == 0:
+        return deadratio * interval_ms(0, advskew)
+    return deadratio * advbase * 1000 + advskew * 1000 // 256
+
+
+class Machine:
+    def __init__(self, vhid, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, ticks=None):
+        if ticks is None:
+            from carp import clock as ticks
+        self._ticks_add = ticks.ticks_add
+        self._ticks_diff = ticks.ticks_diff
+        self.vhid = vhid
+        self.advbase = advbase
+        self.advskew = advskew
+        self.preempt = preempt
+        self.demote = demote
+        self.deadratio = deadratio
+        self.state = INIT
+        self.previous = INIT
+        self.reason = R_START
+        self.deadline = None
+        self.announce_countdown = 0
+        # What the last accepted advertisement said (status, reasons).
+        self.peer_advbase = 0
+        self.peer_advskew = 0
+        self.peer_demote = 0
+
+    # -- derived timing ---------------------------------------------------
+    def interval_ms(self):
+        return interval_ms(self.advbase, self.advskew)
+
+    def master_down_ms(self):
+        return master_down_ms(self.advbase, self.advskew, self.deadratio)
+
+    def state_name(self):
+        return STATE_NAMES[self.state]
+
+    # -- transitions --------------------------------------------------------
+    def _enter(self, state, reason):
+        self.previous = self.state
+        self.state = state
+        self.reason = reason
+        return TRANSITION
+
+    def _become_backup(self, now, reason):
+        actions = RELEASE_VIPS if self.state == MASTER else 0
+        self.deadline = self._ticks_add(now, self.master_down_ms())
+        return actions | self._enter(BACKUP, reason)
+
+    def _become_master(self, now, reason):
+        self.deadline = self._ticks_add(now, self.interval_ms())
+        self.announce_countdown = DELAYED_ANNOUNCE
+        return TAKE_VIPS | SEND_ADVERT | ANNOUNCE | self._enter(MASTER, reason)
+
+    def start(self, now, link_up):
+        """Configured: INIT -> BACKUP when the link is up, else stay in INIT."""
+        if link_up and self.state == INIT:
+            return self._become_backup(now, R_START)
+        return 0
+
+    def on_link(self, now, up):
+        if up:
+            if self.state == INIT:
+                return self._become_backup(now, R_LINK_UP)
+            return 0
+        if self.state == INIT:
+            return 0
+        actions = RELEASE_VIPS if self.state == MASTER else 0
+        self.deadline = None
+        return actions | self._enter(INIT, R_LINK_DOWN)
+
+    def stop(self, now):
+        """Clean shutdown: a MASTER bows out so a backup takes over at once."""
+        actions = 0
+        if self.state == MASTER:
+            actions = BOW_OUT | RELEASE_VIPS
+        if self.state != INIT:
+            actions |= self._enter(INIT, R_STOP)
+        self.deadline = None
+        return actions
+
+    def set_demote(self, now, demote):
+        """Change our demotion; a MASTER advertises at once so peers see it."""
+        self.demote = demote
+        return SEND_ADVERT if self.state == MASTER else 0
+
+    def on_timer(self, now):
+        if self.deadline is None or self._ticks_diff(now, self.deadline) < 0:
+            return 0
+        if self.state == BACKUP:
+            return self._become_master(now, R_MASTER_DOWN)
+        if self.state == MASTER:
+            self.deadline = self._ticks_add(now, self.interval_ms())
+            actions = SEND_ADVERT
+            if self.announce_countdown > 0:
+                self.announce_countdown -= 1
+                if self.announce_countdown == 0:
+                    actions |= ANNOUNCE
+            return actions
+        self.deadline = None
+        return 0
+
+    def on_advert(self, now, advbase, advskew, demote, tie=TIE_PEER_WINS):
+        """A valid advertisement for our vhid (MAC checked by the caller)."""
+        if self.state == INIT:
+            return 0
+        self.peer_advbase = advbase
+        self.peer_advskew = advskew
+        self.peer_demote = demote
+        theirs = advbase * 256 + advskew
+        ours = self.advbase * 256 + self.advskew
+        if self.state == MASTER:
+            if demote < self.demote:
+                return self._become_backup(now, R_LESS_DEMOTED_PEER)
+            if demote == self.demote:
+                if theirs < ours:
+                    return self._become_backup(now, R_PREFERRED)
+                if theirs == ours and tie == TIE_PEER_WINS:
+                    return self._become_backup(now, R_TIE)
+            return 0
+        # BACKUP
+        if advbase == BOW_OUT_VALUE and advskew == BOW_OUT_VALUE:
+            return self._become_master(now, R_BOW_OUT)
+        if demote > self.demote:
+            return self._become_master(now, R_DEMOTED_PEER)
+        if self.preempt and theirs > ours and demote == self.demote:
+            return self._become_master(now, R_PREEMPT)
+        if self.advbase != 0 and self.deadratio * self.advbase * 256 < theirs:
+            return self._become_master(now, R_SLOW_MASTER)
+        self.deadline = self._ticks_add(now, self.master_down_ms())
+        return 0

@@ -1,0 +1,68 @@
+"""Socket addresses for both interpreters.
+
+MicroPython's unix port takes raw `struct sockaddr` bytes where CPython takes
+tuples. Everything that binds or sends builds its address here, once, so the
+send path reuses a preallocated object.
+"""
+import socket
+import struct
+import sys
+
+MICROPYTHON = sys.implementation.name == "micropython"
+
+AF_INET = socket.AF_INET
+AF_INET6 = socket.AF_INET6
+AF_NETLINK = 16
+AF_PACKET = 17
+SOCK_RAW = getattr(socket, "SOCK_RAW", 3)
+SOL_SOCKET = socket.SOL_SOCKET  # 0xffff on MIPS: always take it from the module
+SO_BINDTODEVICE = 25  # the same on every Linux architecture
+IPPROTO_IP = 0
+
+
+def ip4_text(packed):
+    return "%d.%d.%d.%d" % (packed[0], packed[1], packed[2], packed[3])
+
+
+def inet4(packed):
+    """Destination for sendto on an AF_INET socket."""
+    if MICROPYTHON:
+        sa = bytearray(16)
+        struct.pack_into("H", sa, 0, AF_INET)  # sa_family is host order
+        sa[4:8] = packed
+        return bytes(sa)
+    return (ip4_text(packed), 0)
+
+
+def netlink(groups=0):
+    if MICROPYTHON:
+        sa = bytearray(12)
+        struct.pack_into("HHII", sa, 0, AF_NETLINK, 0, 0, groups)
+        return bytes(sa)
+    return (0, groups)
+
+
+def packet(ifname, ifindex, protocol=0):
+    """Link-layer address to bind an AF_PACKET socket to one interface."""
+    if MICROPYTHON:
+        sa = bytearray(20)
+        struct.pack_into("H", sa, 0, AF_PACKET)
+        struct.pack_into(">H", sa, 2, protocol)
+        struct.pack_into("i", sa, 4, ifindex)
+        return bytes(sa)
+    return (ifname, protocol)
+
+
+def reader(sock):
+    """The method that reads one datagram into a buffer and returns its length."""
+    return getattr(sock, "recv_into", None) or sock.readinto
+
+
+def parse_ip(text):
+    """'a.b.c.d' or an IPv6 address -> (family, packed bytes); ValueError if neither."""
+    for family in (AF_INET, AF_INET6):
+        try:
+            return family, bytes(socket.inet_pton(family, text))
+        except (OSError, ValueError):
+            pass
+    raise ValueError(text)
