@@ -25,4 +25,5 @@ except ImportError:
         d = (end - start) & _MASK
         return d - _PERIOD if d >= _HALF else d
 
-TICKS_PERIOD = 1 << 30
+# 2**30 on CPython and 32-bit MicroPython, larger on 64-bit MicroPython.
+TICKS_PERIOD = ticks_add(0, -1) + 1

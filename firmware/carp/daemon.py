@@ -111,20 +111,6 @@ class Group:
                 return True
         return False
 
-    def tie(self, buf, off):
-        """TIE_WE_WIN if our source address is lower than the peer's (at
-        buf[off:off+4]) both as a number and byte-reversed, as ucarp reads it."""
-        return machine.TIE_WE_WIN if (_lower(self.source4, buf, off, 0, 1) and
-                                      _lower(self.source4, buf, off, 3, -1)) else machine.TIE_PEER_WINS
-
-
-def _lower(ours, buf, off, first, step):
-    i = first
-    for _ in range(4):
-        if ours[i] != buf[off + i]:
-            return ours[i] < buf[off + i]
-        i += step
-    return False
 
 
 def _random_counter():
@@ -279,7 +265,7 @@ class Daemon:
         for i in range(4):
             group.peer[i] = buf[start + 12 + i]
         actions = group.machine.on_advert(now, buf[off + wire.OFF_ADVBASE], buf[off + wire.OFF_ADVSKEW],
-                                          buf[off + wire.OFF_DEMOTE], group.tie(buf, start + 12))
+                                          buf[off + wire.OFF_DEMOTE], machine.tie(group.source4, buf, start + 12))
         if actions:
             self.apply(group, actions)
 
@@ -339,17 +325,20 @@ class Daemon:
     def step(self):
         """One turn of the loop: wait for a packet, an event or the next deadline."""
         for fd, _event in self.ipoll(self.poll_timeout(clock.ticks_ms())):
-            now = clock.ticks_ms()
-            iface = self.by_fd.get(fd)
-            if iface is not None:
-                n = iface.carp.read_into(self.rxbuf)
-                if n:
-                    self.receive(iface, n, now)
-            elif fd == self.events_fd:
-                self.on_link_events(now)
-            else:
-                self.stopping = True
+            self.handle(fd)
         self.run_timers(clock.ticks_ms())
+
+    def handle(self, fd):
+        """A descriptor is readable: a packet, a link event, or the stop signal."""
+        iface = self.by_fd.get(fd)
+        if iface is not None:
+            n = iface.carp.read_into(self.rxbuf)
+            if n:
+                self.receive(iface, n, clock.ticks_ms())
+        elif fd == self.events_fd:
+            self.on_link_events(clock.ticks_ms())
+        else:
+            self.stopping = True
 
     def stop(self):
         """Bow out as master, release the addresses, close everything."""

@@ -15,8 +15,10 @@ Rules are OpenBSD's (carp-wire.md section 4.2) with these choices:
   advskew and demote equal) keeps mastership only if its own address is lower
   than the peer's both read as a number and read byte-reversed (ucarp compares
   byte-reversed on little-endian hosts); otherwise it steps down like the BSDs.
-  Two of our daemons therefore settle on one master without a timer race, and
-  with a ucarp peer we never both stay master.
+  With a ucarp peer we therefore never both stay master. When the readings
+  disagree both step down, and the numerically higher one waits one more
+  interval before its master-down timer fires, so the BSD race of equal
+  timers cannot repeat forever.
 - a bow-out (advbase 255, advskew 255) makes a BACKUP take over at once,
   whatever its own advbase.
 """
@@ -33,9 +35,12 @@ BOW_OUT = 8  # send one advertisement with advbase 255, advskew 255
 RELEASE_VIPS = 16  # remove the virtual addresses
 TRANSITION = 32  # state changed: log it, update status, run hooks
 
-# Tie results for on_advert, from the loop's address comparison.
-TIE_PEER_WINS = 0
-TIE_WE_WIN = 1
+# Tie results for on_advert, from tie(): who keeps mastership when two
+# masters advertise exactly alike.
+TIE_PEER_WINS = 0  # the peer's address is lower read both ways
+TIE_WE_WIN = 1  # ours is lower read both ways
+TIE_SPLIT_LOWER = 2  # the two readings disagree; ours is lower as a number
+TIE_SPLIT_HIGHER = 3  # the two readings disagree; ours is higher as a number
 
 BOW_OUT_VALUE = 255
 MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
@@ -54,6 +59,25 @@ R_PREFERRED = "more preferred master"
 R_LESS_DEMOTED_PEER = "peer is less demoted"
 R_TIE = "equal master with a lower address"
 R_STOP = "stopped"
+
+
+def _lower(ours, buf, off, first, step):
+    i = first
+    for _ in range(4):
+        if ours[i] != buf[off + i]:
+            return ours[i] < buf[off + i]
+        i += step
+    return False
+
+
+def tie(ours4, buf, off):
+    """Compare our IPv4 source with the peer's at buf[off:off+4], as a number
+    and byte-reversed (how ucarp reads it on little-endian hosts). No allocation."""
+    numeric = _lower(ours4, buf, off, 0, 1)
+    reversed_ = _lower(ours4, buf, off, 3, -1)
+    if numeric == reversed_:
+        return TIE_WE_WIN if numeric else TIE_PEER_WINS
+    return TIE_SPLIT_LOWER if numeric else TIE_SPLIT_HIGHER
 
 
 def interval_ms(advbase, advskew):
@@ -179,8 +203,11 @@ class Machine:
             if demote == self.demote:
                 if theirs < ours:
                     return self._become_backup(now, R_PREFERRED)
-                if theirs == ours and tie == TIE_PEER_WINS:
-                    return self._become_backup(now, R_TIE)
+                if theirs == ours and tie != TIE_WE_WIN:
+                    actions = self._become_backup(now, R_TIE)
+                    if tie == TIE_SPLIT_HIGHER:
+                        self.deadline = self._ticks_add(self.deadline, self.interval_ms())
+                    return actions
             return 0
         # BACKUP
         if advbase == BOW_OUT_VALUE and advskew == BOW_OUT_VALUE:

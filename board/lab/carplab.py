@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""carplab: a two-router LAN in Linux network namespaces, for testing carp.
+
+    r1 (10.99.0.1)    r2 (10.99.0.2)    c1 (10.99.0.100)
+        lan0              lan0              lan0
+         |                 |                 |
+       sw-r1             sw-r2             sw-c1
+         +------------ br0 (in "sw") --------+
+
+The bridge lives in a namespace of its own (the "switch"), so pulling a
+router's cable means downing the switch-side end of its veth: the router
+then sees real carrier loss (NO-CARRIER, IFF_RUNNING cleared), just as
+when someone unplugs it.
+
+    from carplab import Lab
+    with Lab() as lab:
+        lab.run('c1', ['ping', '-c', '1', lab.ip['r1']])
+
+Stdlib only, CPython 3.9+. Must run as root. Namespaces are named
+carplab-<creator pid>-<n>-<node>, so `carplab.py cleanup` can tell a stale
+lab (creator dead) from a live one and from namespaces that are not ours.
+"""
+
+import atexit
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+NODES = ('r1', 'r2', 'c1')
+SWITCH = 'sw'
+NS_PREFIX = 'carplab-'
+# carplab-<pid>-<n>-<node>: the only names cleanup will ever touch.
+NS_PATTERN = re.compile(r'^carplab-(\d+)-(\d+)-([a-z0-9]+)$')
+
+# Seconds a tracked process gets between SIGTERM and SIGKILL at teardown.
+TERM_GRACE = 2.0
+
+_lab_counter = 0              # n in the namespace names, unique per process
+_counter_lock = threading.Lock()
+_live_labs = set()            # labs built and not yet torn down (atexit, SIGTERM)
+_exit_hooks_installed = False
+
+
+def _ip(*args, check=True, timeout=10):
+    """Runs `ip ARGS`; on failure raises with ip's own error message."""
+    res = subprocess.run(['ip', *args], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=timeout)
+    if check and res.returncode != 0:
+        raise RuntimeError('ip %s: %s' % (' '.join(args), res.stderr.strip()))
+    return res
+
+
+def list_namespaces():
+    """Names of all network namespaces known to `ip netns`."""
+    out = _ip('-j', 'netns', 'list', check=False).stdout.strip()
+    if not out:
+        return []         # older iproute2 prints nothing at all when empty
+    return [entry['name'] for entry in json.loads(out)]
+
+
+def namespace_pids(ns):
+    """PIDs of processes whose network namespace is ns."""
+    res = _ip('netns', 'pids', ns, check=False)
+    return [int(word) for word in res.stdout.split() if word.isdigit()]
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True       # exists, owned by someone else
+    return True
+
+
+def kill_and_delete_namespace(ns, attempts=20):
+    """Kills every process inside ns, then deletes ns. Never raises.
+
+    Processes are killed first because `ip netns del` only removes the name:
+    a namespace with processes left in it would live on, invisible."""
+    try:
+        for _ in range(attempts):             # bounded: forks may race us
+            pids = namespace_pids(ns)
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        _ip('netns', 'del', ns, check=False)
+    except Exception as exc:                  # teardown must go on regardless
+        print('carplab: could not remove %s: %s' % (ns, exc), file=sys.stderr)
+
+
+class _DeferSignals:
+    """Holds SIGINT/SIGTERM/SIGHUP back while teardown runs, then re-raises
+    the first one that arrived: a second Ctrl-C must not leave half a lab."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __enter__(self):
+        self.saved = {}
+        self.pending = None
+        if threading.current_thread() is not threading.main_thread():
+            return self   # only the main thread may touch signal handlers
+        for sig in self.SIGNALS:
+            try:
+                self.saved[sig] = signal.signal(sig, self._remember)
+            except (ValueError, OSError):
+                pass
+        return self
+
+    def _remember(self, signum, frame):
+        if self.pending is None:
+            self.pending = signum
+
+    def __exit__(self, *exc):
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        if self.pending is not None:
+            signal.raise_signal(self.pending)
+        return False
+
+
+def _teardown_live_labs():
+    # Forked children (pyroute2's NetNS helpers, say) inherit these hooks:
+    # only the process that built a lab may tear it down.
+    for lab in list(_live_labs):
+        if lab.owner_pid == os.getpid():
+            lab.close()
+
+
+def _teardown_then_die(signum, frame):
+    # Remove our labs, then die of the signal as if we had never caught it:
+    # the host program's control flow is not changed (a SystemExit would be
+    # swallowed as a mere test failure by pytest, for one).
+    _teardown_live_labs()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _install_exit_hooks():
+    global _exit_hooks_installed
+    if _exit_hooks_installed:
+        return
+    _exit_hooks_installed = True
+    atexit.register(_teardown_live_labs)
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            # Only replace the default (which would kill us without cleanup);
+            # a handler the program installed itself stays in charge.
+            if signal.getsignal(sig) == signal.SIG_DFL:
+                signal.signal(sig, _teardown_then_die)
+
+
+class Lab:
+    """Builds the namespaces on __enter__ and always removes them on __exit__."""
+
+    dev = 'lan0'
+    prefix = 24
+    vip = '10.99.0.254'
+    bridge = 'br0'
+
+    def __init__(self):
+        # Per instance, so a test that edits them cannot leak into the next.
+        self.ip = {'r1': '10.99.0.1', 'r2': '10.99.0.2', 'c1': '10.99.0.100'}
+        # Fixed MACs (last byte = last address byte) keep captures readable.
+        self.mac = {'r1': '02:00:00:00:00:01', 'r2': '02:00:00:00:00:02',
+                    'c1': '02:00:00:00:00:64'}
+        global _lab_counter
+        if os.geteuid() != 0:
+            raise RuntimeError('carplab needs root (network namespaces)')
+        if shutil.which('ip') is None:
+            raise RuntimeError('carplab needs `ip` from iproute2 (make deps)')
+        with _counter_lock:
+            n = _lab_counter
+            _lab_counter += 1
+        existing = set(list_namespaces())
+        # A stale lab from an earlier process with our (reused) PID may still
+        # hold a name: skip to the next free n rather than trample it.
+        while any(self._ns_name(n, node) in existing
+                  for node in NODES + (SWITCH,)):
+            with _counter_lock:
+                n = _lab_counter
+                _lab_counter += 1
+        self.ns = {node: self._ns_name(n, node) for node in NODES + (SWITCH,)}
+        self.owner_pid = os.getpid()
+        self._created = []        # namespaces actually made, for teardown
+        self._procs = []          # (Popen, open log file or None)
+        self._closed = False
+
+    @staticmethod
+    def _ns_name(n, node):
+        return '%s%d-%d-%s' % (NS_PREFIX, os.getpid(), n, node)
+
+    @staticmethod
+    def port(node):
+        """Name of node's port on the switch (≤ 15 chars, like any ifname)."""
+        return 'sw-' + node
+
+    # -- building ---------------------------------------------------------
+
+    def __enter__(self):
+        _install_exit_hooks()
+        _live_labs.add(self)
+        try:
+            self._build()
+        except BaseException:
+            # __exit__ is not called when __enter__ fails: clean up here,
+            # also on KeyboardInterrupt half-way through.
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def _build(self):
+        sw = self.ns[SWITCH]
+        for ns in self.ns.values():
+            _ip('netns', 'add', ns)
+            self._created.append(ns)
+            _ip('-n', ns, 'link', 'set', 'lo', 'up')
+
+        # The switch is pure layer 2: no IPv6 link-local chatter from it in
+        # captures (best effort: the kernel may lack IPv6 altogether).
+        self._sysctl(SWITCH, 'net.ipv6.conf.all.disable_ipv6', 1, check=False)
+        self._sysctl(SWITCH, 'net.ipv6.conf.default.disable_ipv6', 1,
+                     check=False)
+        # No STP and no forward delay, so a re-plugged port forwards at once;
+        # no multicast snooping, so CARP adverts to 224.0.0.18 always flood.
+        _ip('-n', sw, 'link', 'add', self.bridge, 'type', 'bridge',
+            'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0')
+        _ip('-n', sw, 'link', 'set', self.bridge, 'up')
+
+        for node in NODES:
+            ns, port = self.ns[node], self.port(node)
+            # Create the pair inside the node and push the peer to the switch.
+            _ip('-n', ns, 'link', 'add', self.dev, 'address', self.mac[node],
+                'type', 'veth', 'peer', 'name', port, 'netns', sw)
+            _ip('-n', sw, 'link', 'set', port, 'master', self.bridge)
+            _ip('-n', sw, 'link', 'set', port, 'up')
+            _ip('-n', ns, 'addr', 'add',
+                '%s/%d' % (self.ip[node], self.prefix), 'dev', self.dev)
+            _ip('-n', ns, 'link', 'set', self.dev, 'up')
+
+        for node in ('r1', 'r2'):
+            self._sysctl(node, 'net.ipv4.ip_forward', 1)
+
+    def _sysctl(self, node, key, value, check=True):
+        self.run(node, ['sysctl', '-q', '-w', '%s=%s' % (key, value)],
+                 check=check)
+
+    # -- using ------------------------------------------------------------
+
+    def _exec_argv(self, node, argv):
+        return ['ip', 'netns', 'exec', self.ns[node], *argv]
+
+    def run(self, node, argv, check=True, timeout=30):
+        """Runs argv in node's namespace and waits; output captured as text.
+
+        On timeout the child is killed and TimeoutExpired raised."""
+        return subprocess.run(self._exec_argv(node, argv), check=check,
+                              timeout=timeout, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True)
+
+    def start(self, node, argv, env=None, log=None):
+        """Starts argv in the background in node's namespace.
+
+        env entries are added to (not replacing) this process's environment.
+        stdout+stderr go to the file `log`, or to a pipe when log is None.
+        `ip netns exec` execs argv, so the returned PID is argv's own PID.
+        The process is killed at teardown if it is still running."""
+        full_env = None
+        if env is not None:
+            full_env = dict(os.environ)
+            full_env.update(env)
+        logfile = open(log, 'ab') if log is not None else None
+        try:
+            proc = subprocess.Popen(
+                self._exec_argv(node, argv), env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=logfile if logfile else subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                # Own session: a Ctrl-C in the terminal reaches us only, and
+                # we stop the lab's processes in order at teardown.
+                start_new_session=True)
+        except BaseException:
+            if logfile:
+                logfile.close()
+            raise
+        self._procs.append((proc, logfile))
+        return proc
+
+    def stop(self, proc, sig=signal.SIGTERM, timeout=5):
+        """Sends sig to proc's PID and waits up to timeout seconds.
+
+        If it has not exited by then it is SIGKILLed, so the return code is
+        then -9: a caller checking for a clean stop sees the difference."""
+        if proc.poll() is None:
+            try:
+                proc.send_signal(sig)
+            except OSError:
+                pass
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(5)
+        return proc.returncode
+
+    def cable(self, node, up):
+        """Plugs (up=True) or pulls node's cable at the switch end."""
+        _ip('-n', self.ns[SWITCH], 'link', 'set', self.port(node),
+            'up' if up else 'down')
+
+    @staticmethod
+    def wait_for(predicate, timeout, interval=0.05):
+        """Polls predicate until it is true (-> True) or timeout s pass."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if predicate():
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+    # -- tearing down -----------------------------------------------------
+
+    def close(self):
+        """Stops every process, removes every namespace. Idempotent, never
+        raises, and not interruptible by Ctrl-C half-way."""
+        if self._closed:
+            return
+        with _DeferSignals():
+            self._closed = True
+            try:
+                self._stop_tracked()
+            except Exception as exc:
+                print('carplab: stopping processes: %s' % exc, file=sys.stderr)
+            for ns in reversed(self._created):
+                kill_and_delete_namespace(ns)
+            self._created = []
+            _live_labs.discard(self)
+
+    def _stop_tracked(self):
+        running = [p for p, _ in self._procs if p.poll() is None]
+        for proc in running:
+            try:
+                proc.send_signal(signal.SIGTERM)
+            except OSError:
+                pass
+        deadline = time.monotonic() + TERM_GRACE
+        for proc in running:
+            try:
+                proc.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                try:
+                    proc.wait(2)
+                except subprocess.TimeoutExpired:
+                    pass  # unkillable (D state); the namespace sweep retries
+        for proc, logfile in self._procs:
+            for stream in (proc.stdout, logfile):
+                if stream is not None:
+                    try:
+                        stream.close()
+                    except OSError:
+                        pass
+        self._procs = []
+
+
+# -- command line -----------------------------------------------------------
+
+def cleanup(verbose=True):
+    """Removes carplab namespaces whose creating process is gone.
+
+    Only names matching carplab-<pid>-<n>-<node> are considered, and a lab
+    whose creator still runs is left alone. Returns the names removed."""
+    removed = []
+    for ns in list_namespaces():
+        match = NS_PATTERN.match(ns)
+        if not match or pid_alive(int(match.group(1))):
+            continue
+        kill_and_delete_namespace(ns)
+        removed.append(ns)
+        if verbose:
+            print('removed stale namespace %s' % ns)
+    if verbose and not removed:
+        print('no stale carplab namespaces')
+    return removed
+
+
+def shell():
+    """Builds a lab and keeps it until Enter or Ctrl-C."""
+    with Lab() as lab:
+        print('lab is up; enter a node with:')
+        for node in NODES + (SWITCH,):
+            addr = lab.ip.get(node, 'bridge %s' % lab.bridge)
+            print('  %-3s %-16s ip netns exec %s bash'
+                  % (node, addr, lab.ns[node]))
+        print('VIP %s/%d; pull a cable: ip -n %s link set %s down'
+              % (lab.vip, lab.prefix, lab.ns[SWITCH], lab.port('r1')))
+        print('press Enter (or Ctrl-C) to tear down')
+        try:
+            sys.stdin.readline()
+        except KeyboardInterrupt:
+            pass
+    print('lab removed')
+
+
+def main(argv=None):
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    sub = parser.add_subparsers(dest='command', required=True)
+    sub.add_parser('cleanup', help='remove stale carplab-* namespaces')
+    sub.add_parser('shell', help='build a lab and wait for Enter')
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.exit(1, 'carplab: must run as root\n')
+    if args.command == 'cleanup':
+        cleanup()
+    else:
+        shell()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

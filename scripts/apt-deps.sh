@@ -1,0 +1,34 @@
+#!/bin/bash
+# Installs the Debian packages that the tests and the lab need.
+# Cheap when everything is there already: no apt-get at all then.
+set -euo pipefail
+
+PACKAGES=(
+    iproute2 iputils-ping procps busybox   # the lab and its nodes
+    tcpdump tshark                         # captures and dissection
+    ucarp keepalived                       # interop peers
+    python3-venv                           # .venv for the test tools
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "make deps: must run as root (apt, and the lab's network namespaces)" >&2
+    exit 1
+fi
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null \
+            | grep -q 'install ok installed'; then
+        missing+=("$pkg")
+    fi
+done
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+echo "make deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# tshark's package asks whether non-root users may capture; answer no up
+# front so the install never waits for a terminal.
+echo 'wireshark-common wireshark-common/install-setuid boolean false' \
+    | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

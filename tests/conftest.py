@@ -1,0 +1,10 @@
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIRMWARE = os.path.join(ROOT, "firmware")
+VECTORS = os.path.join(os.path.dirname(ROOT), "shared", "vectors")
+for path in (FIRMWARE, os.path.dirname(os.path.abspath(__file__)),
+             os.path.join(os.path.dirname(os.path.abspath(__file__)), "lab")):
+    if path not in sys.path:
+        sys.path.insert(0, path)

@@ -1,0 +1,79 @@
+"""The send path and the reject path allocate nothing on MicroPython: the real
+daemon runs its event loop in a lab router with the heap locked around all
+its work after poll() returns (see tests/mp/heaplock_check.py for why the
+poll call itself is outside), while another node sends every kind of bad packet."""
+import os
+import re
+import socket
+import struct
+import time
+
+from tools import FIRMWARE, ROOT, command
+
+KINDS = 6
+EACH = 5
+
+
+def checksum(data):
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return ~total & 0xFFFF
+
+
+def advert(vhid=1, version=2, counter=b"\x11" * 8, good_checksum=True):
+    body = bytearray(struct.pack("!BBBBBBH", version << 4 | 1, vhid, 0, 7, 0, 1, 0) + counter + b"\x22" * 20)
+    c = checksum(bytes(body))
+    if not good_checksum:
+        c ^= 0x0101
+    struct.pack_into("!H", body, 6, c)
+    return bytes(body)
+
+
+def ip_packet(src, payload, ttl=255, total=None):
+    total = total if total is not None else 20 + len(payload)
+    header = struct.pack("!BBHHHBBH4s4s", 0x45, 0x10, total, 0, 0x4000, ttl, 112, 0,
+                         socket.inet_aton(src), socket.inet_aton("224.0.0.18"))
+    return (header + payload)[:total]
+
+
+INJECT = r'''
+import socket, sys, time
+packets = [bytes.fromhex(h) for h in sys.argv[1:]]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+s.setsockopt(socket.SOL_SOCKET, 25, b"lan0\0")
+s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+for p in packets:
+    s.sendto(p, ("224.0.0.18", 0))
+    time.sleep(0.01)
+'''
+
+
+def test_send_and_reject_paths_run_under_heap_lock(lab, tmp_path):
+    log = str(tmp_path / "heaplock.log")
+    env = {"MICROPYPATH": FIRMWARE}
+    script = os.path.join(ROOT, "tests", "mp", "heaplock_check.py")
+    proc = lab.start("r1", [command("micropython"), script, lab.dev, lab.ip["r1"],
+                            "%s/%d" % (lab.vip, lab.prefix), "4"], env=env, log=log)
+    assert lab.wait_for(lambda: "READY" in open(log).read(), 10), open(log).read()
+    own = bytes.fromhex(re.search(r"READY counter=([0-9a-f]{16})", open(log).read()).group(1))
+    src = lab.ip["c1"]
+    bad = [
+        ip_packet(src, advert(vhid=9)),  # no such vhid
+        ip_packet(src, advert(), ttl=64),  # not from this link
+        ip_packet(src, advert()[:20]),  # short
+        ip_packet(src, advert(good_checksum=False)),  # bad checksum
+        ip_packet(src, advert(version=3)),  # FreeBSD VRRPv3
+        ip_packet(src, advert(counter=own)),  # our own packet looped back
+    ]
+    assert len(bad) == KINDS
+    inject = [p.hex() for p in bad for _ in range(EACH)]
+    lab.run("c1", [command("python3"), "-c", INJECT] + inject)
+    assert proc.wait(20) == 0, open(log).read()
+    out = open(log).read()
+    assert "DONE" in out and "ALLOCATED" not in out, out
+    drops = dict((m.group(1), int(m.group(2))) for m in re.finditer(r"drop (\w+) (\d+)", out))
+    for reason in ("unknown_vhid", "bad_ttl", "short", "bad_checksum", "bad_version", "own_packet"):
+        assert drops[reason] == EACH, (reason, out)
+    tx = int(re.search(r"tx (\d+) tx_errors (\d+)", out).group(1))
+    assert tx >= 4 and "tx_errors 0" in out and "state MASTER" in out, out

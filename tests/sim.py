@@ -1,0 +1,147 @@
+"""Virtual-time simulation of CARP routers on one LAN, driving the real
+carp.machine with no sockets: the whole election in milliseconds of CPU.
+
+Time is a plain integer of milliseconds; machines see it as wrapping ticks
+(now % 2**30), so a run that starts near the wrap exercises tick arithmetic.
+"""
+import heapq
+import socket
+
+from carp import clock, machine
+from carp.machine import ANNOUNCE, BOW_OUT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
+
+
+class Router:
+    def __init__(self, name, addr, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3):
+        self.name = name
+        self.addr = bytes(socket.inet_pton(socket.AF_INET, addr))
+        self.machine = machine.Machine(1, advbase, advskew, preempt, demote, deadratio, ticks=clock)
+        self.holds_vip = False
+        self.alive = False
+        self.link_up = True
+        self.history = []  # (time, state name, reason)
+        self.sent = 0
+        self.announces = []
+
+    @property
+    def state(self):
+        return self.machine.state_name()
+
+
+class Lan:
+    MAX_EVENTS = 200000  # every run is bounded
+
+    def __init__(self, *routers, delay_ms=1, start_ms=0):
+        self.routers = {r.name: r for r in routers}
+        self.time = start_ms
+        self.delay_ms = delay_ms
+        self.queue = []  # (deliver at, seq, destination name, advert tuple)
+        self.seq = 0
+        self.blocked = set()  # (sender, receiver) pairs that do not hear each other
+        self.drop_next = {}  # receiver name -> count of advertisements to lose
+        self.extra_delay = {}  # (sender, receiver) -> ms
+
+    def ticks(self, t=None):
+        return (self.time if t is None else t) % clock.TICKS_PERIOD
+
+    def _apply(self, r, actions):
+        if actions & TAKE_VIPS:
+            r.holds_vip = True
+        if actions & SEND_ADVERT:
+            self._broadcast(r, r.machine.advbase, r.machine.advskew)
+        if actions & ANNOUNCE:
+            r.announces.append(self.time)
+        if actions & BOW_OUT:
+            self._broadcast(r, 255, 255)
+        if actions & RELEASE_VIPS:
+            r.holds_vip = False
+        if actions & TRANSITION:
+            r.history.append((self.time, r.state, r.machine.reason))
+
+    def _broadcast(self, sender, advbase, advskew):
+        if not sender.link_up:
+            return
+        sender.sent += 1
+        for name, r in self.routers.items():
+            if r is sender or (sender.name, name) in self.blocked:
+                continue
+            delay = self.delay_ms + self.extra_delay.get((sender.name, name), 0)
+            self.seq += 1
+            heapq.heappush(self.queue, (self.time + delay, self.seq, name,
+                                        (advbase, advskew, sender.machine.demote, sender.addr)))
+
+    # -- what a test does ---------------------------------------------------
+    def start(self, name):
+        r = self.routers[name]
+        r.alive = True
+        self._apply(r, r.machine.start(self.ticks(), r.link_up))
+
+    def crash(self, name):
+        """Power cut: no bow-out, no more advertisements."""
+        self.routers[name].alive = False
+        self.routers[name].holds_vip = False
+
+    def stop(self, name):
+        r = self.routers[name]
+        self._apply(r, r.machine.stop(self.ticks()))
+        r.alive = False
+
+    def link(self, name, up):
+        r = self.routers[name]
+        r.link_up = up
+        self._apply(r, r.machine.on_link(self.ticks(), up))
+
+    def demote(self, name, value):
+        r = self.routers[name]
+        self._apply(r, r.machine.set_demote(self.ticks(), value))
+
+    def _next_timer(self):
+        best = None
+        for r in self.routers.values():
+            d = r.machine.deadline
+            if r.alive and d is not None:
+                at = self.time + max(0, clock.ticks_diff(d, self.ticks()))
+                if best is None or at < best[0]:
+                    best = (at, r)
+        return best
+
+    def run_until(self, end_ms):
+        for _ in range(self.MAX_EVENTS):
+            timer = self._next_timer()
+            delivery = self.queue[0][0] if self.queue else None
+            candidates = [t for t in (timer and timer[0], delivery) if t is not None]
+            if not candidates or min(candidates) > end_ms:
+                self.time = end_ms
+                return
+            if delivery is not None and (timer is None or delivery <= timer[0]):
+                at, _, name, advert = heapq.heappop(self.queue)
+                self.time = at
+                r = self.routers[name]
+                if not r.alive or not r.link_up:
+                    continue
+                if self.drop_next.get(name):
+                    self.drop_next[name] -= 1
+                    continue
+                advbase, advskew, demote, src = advert
+                tie = machine.tie(r.addr, src, 0)
+                self._apply(r, r.machine.on_advert(self.ticks(), advbase, advskew, demote, tie))
+            else:
+                self.time, r = timer
+                self._apply(r, r.machine.on_timer(self.ticks()))
+        raise AssertionError("simulation did not settle within %d events" % self.MAX_EVENTS)
+
+    def run_for(self, ms):
+        self.run_until(self.time + ms)
+
+    # -- what a test checks -------------------------------------------------
+    def masters(self):
+        return sorted(n for n, r in self.routers.items() if r.alive and r.state == "MASTER")
+
+    def holders(self):
+        return sorted(n for n, r in self.routers.items() if r.holds_vip)
+
+    def became_master_at(self, name, after=0):
+        for t, state, _ in self.routers[name].history:
+            if state == "MASTER" and t >= after:
+                return t
+        return None

@@ -1,0 +1,79 @@
+"""The ucarp-like command line: what it accepts and how it refuses."""
+import pytest
+
+from carp import cli, config
+
+
+def build(argv):
+    return cli.build_config(cli.parse_args(argv))
+
+
+def test_ucarp_style_options_build_one_vhid():
+    cfg = build("-i lan0 -s 10.0.0.1 -v 7 -p secret -a 10.0.0.254/24 -b 2 -k 100 -P -r 4".split())
+    assert (cfg.device, cfg.vhid, cfg.passphrase, cfg.advbase, cfg.advskew, cfg.preempt, cfg.deadratio) == \
+        ("lan0", 7, b"secret", 2, 100, True, 4)
+    assert cfg.source == bytes([10, 0, 0, 1])
+    assert [(v.packed, v.prefixlen) for v in cfg.vips] == [(bytes([10, 0, 0, 254]), 24)]
+
+
+def test_long_options_attached_values_and_several_addresses():
+    cfg = build(["--interface=lan0", "--vhid", "3", "-psecret", "--addr=10.0.0.254", "-a", "10.0.0.253/24",
+                 "--demote", "2"])
+    assert cfg.demote == 2 and cfg.source is None and cfg.advbase == 1 and not cfg.preempt
+    assert [v.prefixlen for v in cfg.vips] == [32, 24]
+
+
+def test_passfile_first_line(tmp_path):
+    f = tmp_path / "pw"
+    f.write_text("hunter2\nignored\n")
+    assert build(["-i", "lan0", "-v", "1", "-o", str(f), "-a", "10.0.0.9"]).passphrase == b"hunter2"
+
+
+@pytest.mark.parametrize("argv, where, allowed", [
+    ("-i lan0 -v 0 -p x -a 10.0.0.1", "-v/--vhid", "1..255"),
+    ("-i lan0 -v 256 -p x -a 10.0.0.1", "-v/--vhid", "1..255"),
+    ("-i lan0 -v one -p x -a 10.0.0.1", "-v/--vhid", "integer"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 -b 255", "-b/--advbase", "0..254"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 -k 255", "-k/--advskew", "0..254"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 -r 0", "-r/--deadratio", "1..255"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 --demote 256", "--demote", "0..255"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1/33", "-a/--addr", "/prefix"),
+    ("-i lan0 -v 1 -p x -a 10.0.0", "-a/--addr", "IPv4"),
+    ("-i lan0 -v 1 -p x -a 224.0.0.18", "-a/--addr", "unicast"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 -s 10.0.0.300", "-s/--srcip", "IPv4"),
+    ("-i lan0 -v 1 -p 12345678901234567890 -a 10.0.0.1", "-p/--pass", "at most 19 bytes"),
+    ("-i waytoolonginterface0 -v 1 -p x -a 10.0.0.1", "-i/--interface", "1..15"),
+])
+def test_bad_values_name_the_option_the_value_and_what_is_allowed(argv, where, allowed):
+    with pytest.raises(config.ConfigError) as e:
+        build(argv.split())
+    assert str(e.value).startswith(where + ": ")
+    assert allowed in str(e.value)
+
+
+def test_the_passphrase_never_appears_in_the_error():
+    with pytest.raises(config.ConfigError) as e:
+        build("-i lan0 -v 1 -p supersecretpassword12 -a 10.0.0.1".split())
+    assert "supersecret" not in str(e.value) and "21 bytes" in str(e.value)
+
+
+@pytest.mark.parametrize("argv, message", [
+    ("-v 1 -p x -a 10.0.0.1", "-i/--interface is required"),
+    ("-i lan0 -p x -a 10.0.0.1", "-v/--vhid is required"),
+    ("-i lan0 -v 1 -p x", "-a/--addr is required"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 -x", "unknown option -x"),
+    ("-i lan0 -v 1 -p x -a 10.0.0.1 --frobnicate", "unknown option --frobnicate"),
+    ("-i lan0 -v 1 -v 2 -p x -a 10.0.0.1", "given more than once"),
+    ("-i lan0 -v", "needs a value"),
+    ("-i lan0 -Pfoo", "takes no value"),
+    ("-i lan0 -v 1 -p x -o /nonexistent -a 10.0.0.1", "either"),
+])
+def test_usage_errors(argv, message):
+    with pytest.raises(cli.UsageError) as e:
+        build(argv.split())
+    assert message in str(e.value)
+
+
+def test_main_exits_2_with_the_reason_on_stderr(capsys):
+    assert cli.main("-i lan0 -v 0 -p x -a 10.0.0.1".split()) == 2
+    assert "-v/--vhid: '0' is not valid" in capsys.readouterr().err

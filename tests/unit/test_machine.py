@@ -1,0 +1,301 @@
+"""The CARP state machine in virtual time: elections, preemption, demotion,
+bow-out, sub-second timing and failures, with no sockets."""
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from carp import machine
+from sim import Lan, Router
+
+WRAP = 1 << 30
+
+
+def pair(preempt=True, skew1=0, skew2=100, advbase=1, **kw):
+    return Lan(Router("r1", "10.0.0.1", advbase, skew1, preempt),
+               Router("r2", "10.0.0.2", advbase, skew2, preempt), **kw)
+
+
+def test_timing_formulas():
+    assert machine.interval_ms(1, 0) == 1000
+    assert machine.interval_ms(1, 100) == 1390
+    assert machine.interval_ms(0, 0) == 4  # OpenBSD floors at 1/256 s
+    assert machine.interval_ms(0, 20) == 78
+    assert machine.master_down_ms(1, 0, 3) == 3000
+    assert machine.master_down_ms(1, 100, 3) == 3390  # skew added once, as FreeBSD and ucarp
+    assert machine.master_down_ms(0, 40, 3) == 3 * 156
+    assert machine.master_down_ms(2, 0, 5) == 10000
+
+
+def test_cold_start_elects_the_least_skewed_router_once():
+    lan = pair()
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(2999)
+    assert lan.masters() == [] and lan.holders() == []
+    lan.run_for(10)
+    assert lan.masters() == ["r1"] and lan.holders() == ["r1"]
+    lan.run_for(60000)
+    assert lan.masters() == ["r1"] and lan.holders() == ["r1"]
+    assert [s for _, s, _ in lan.routers["r2"].history] == ["BACKUP"]
+    assert lan.routers["r1"].sent >= 60
+
+
+def test_master_sends_one_advertisement_per_interval_and_repeats_arp_two_later():
+    lan = pair()
+    lan.start("r1")
+    lan.run_for(3000)
+    took = lan.became_master_at("r1")
+    lan.run_for(10000)
+    r1 = lan.routers["r1"]
+    assert r1.sent == 11  # at takeover, then every second
+    assert r1.announces == [took, took + 2000]
+
+
+def test_master_loss_backup_takes_over_after_master_down():
+    lan = pair()
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(10000)
+    lan.crash("r1")
+    crash = lan.time
+    lan.run_for(5000)
+    took = lan.became_master_at("r2")
+    # last advertisement heard at most one interval before the crash
+    assert crash + 3390 - 1000 <= took <= crash + 3390 + 1
+    assert lan.holders() == ["r2"]
+
+
+def test_two_lost_advertisements_are_tolerated():
+    lan = pair()
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(5000)
+    lan.drop_next["r2"] = 2
+    lan.run_for(10000)
+    assert lan.masters() == ["r1"]
+    assert lan.became_master_at("r2") is None
+
+
+def test_bow_out_makes_the_backup_take_over_at_once():
+    lan = pair()
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(10000)
+    stopped = lan.time
+    lan.stop("r1")
+    assert lan.holders() == []  # released by the stopping master
+    lan.run_for(100)
+    assert lan.became_master_at("r2") == stopped + 1  # one delivery delay
+    assert lan.routers["r2"].history[-1][2] == machine.R_BOW_OUT
+    assert lan.holders() == ["r2"]
+
+
+def test_late_start_of_a_preferred_router_preempts_when_enabled():
+    lan = pair(preempt=True)
+    lan.start("r2")
+    lan.run_for(10000)
+    assert lan.masters() == ["r2"]
+    joined = lan.time
+    lan.start("r1")
+    lan.run_for(3000)
+    took = lan.became_master_at("r1")
+    assert took is not None and took <= joined + 1390 + 1  # on r2's next advertisement
+    assert lan.masters() == ["r1"] and lan.holders() == ["r1"]
+    assert lan.routers["r2"].history[-1][1:] == ("BACKUP", machine.R_PREFERRED)
+
+
+def test_late_start_of_a_preferred_router_waits_without_preempt():
+    lan = pair(preempt=False)
+    lan.start("r2")
+    lan.run_for(10000)
+    lan.start("r1")
+    lan.run_for(30000)
+    assert lan.masters() == ["r2"] and lan.holders() == ["r2"]
+    assert [s for _, s, _ in lan.routers["r1"].history] == ["BACKUP"]
+
+
+def test_late_start_of_a_less_preferred_router_disturbs_nothing():
+    lan = pair()
+    lan.start("r1")
+    lan.run_for(10000)
+    lan.start("r2")
+    lan.run_for(30000)
+    assert lan.masters() == ["r1"]
+    assert [s for _, s, _ in lan.routers["r1"].history] == ["BACKUP", "MASTER"]
+    assert [s for _, s, _ in lan.routers["r2"].history] == ["BACKUP"]
+
+
+def test_equal_skew_the_first_timer_wins_and_the_other_stays_backup():
+    lan = pair(skew1=0, skew2=0)
+    lan.start("r2")
+    lan.run_for(7)
+    lan.start("r1")
+    lan.run_for(20000)
+    assert lan.masters() == ["r2"]
+    assert [s for _, s, _ in lan.routers["r1"].history] == ["BACKUP"]
+
+
+@pytest.mark.parametrize("a1, a2, winner", [
+    ("10.0.0.1", "10.0.0.2", "r1"),
+    ("10.0.0.9", "10.0.0.2", "r2"),
+    ("10.0.1.1", "10.0.2.1", "r1"),
+])
+def test_two_equal_masters_after_a_partition_the_lower_address_keeps_it(a1, a2, winner):
+    lan = Lan(Router("r1", a1, 1, 0, True), Router("r2", a2, 1, 0, True))
+    lan.blocked = {("r1", "r2"), ("r2", "r1")}
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(5000)
+    assert lan.masters() == ["r1", "r2"]  # split brain while partitioned
+    lan.blocked = set()
+    lan.run_for(1001)
+    assert lan.masters() == [winner] and lan.holders() == [winner]
+    lan.run_for(20000)
+    assert lan.masters() == [winner]
+
+
+def test_equal_masters_whose_address_orders_disagree_both_yield_and_settle():
+    # 10.77.1.1 vs 10.77.0.2: lower as a number is .0.2, byte-reversed it is .1.1
+    # (ucarp on little-endian). Neither keeps mastership by the tie rule; the
+    # BSD-style race of master-down timers decides.
+    lan = Lan(Router("r1", "10.77.1.1", 1, 0, True), Router("r2", "10.77.0.2", 1, 0, True))
+    lan.extra_delay[("r2", "r1")] = 3
+    lan.blocked = {("r1", "r2"), ("r2", "r1")}
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(5000)
+    lan.blocked = set()
+    lan.run_for(10000)
+    assert len(lan.masters()) == 1
+    assert len(lan.holders()) == 1
+
+
+def test_a_demoted_master_yields_even_to_a_slower_backup_without_preempt():
+    lan = pair(preempt=False)
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(10000)
+    assert lan.masters() == ["r1"]
+    demoted = lan.time
+    lan.demote("r1", 1)  # advertises at once
+    lan.run_for(10)
+    assert lan.became_master_at("r2") == demoted + 1
+    assert lan.routers["r2"].history[-1][2] == machine.R_DEMOTED_PEER
+    assert lan.masters() == ["r2"] and lan.holders() == ["r2"]
+    lan.run_for(20000)
+    assert lan.masters() == ["r2"]
+    lan.demote("r1", 0)
+    lan.run_for(3000)
+    assert lan.masters() == ["r2"]  # no preempt: r1 waits
+    
+
+def test_a_demoted_backup_does_not_preempt():
+    lan = pair(preempt=True)
+    lan.routers["r1"].machine.demote = 2
+    lan.start("r2")
+    lan.run_for(10000)
+    lan.start("r1")
+    lan.run_for(20000)
+    assert lan.masters() == ["r2"]
+
+
+def test_advbase_zero_gives_sub_second_failover():
+    lan = pair(advbase=0, skew1=20, skew2=40)
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(1000)
+    assert lan.masters() == ["r1"]
+    r1 = lan.routers["r1"]
+    before = r1.sent
+    lan.run_for(780)
+    assert r1.sent - before == 10  # every 78 ms
+    lan.crash("r1")
+    crashed = lan.time
+    lan.run_for(1000)
+    took = lan.became_master_at("r2")
+    assert crashed < took <= crashed + 3 * 156 + 1
+    assert lan.holders() == ["r2"]
+
+
+def test_backup_takes_over_from_a_master_slower_than_its_master_down_time():
+    lan = Lan(Router("fast", "10.0.0.1", 1, 200, False), Router("slow", "10.0.0.2", 5, 0, False))
+    lan.start("slow")
+    lan.run_for(20000)
+    assert lan.masters() == ["slow"]
+    lan.start("fast")
+    lan.run_for(6000)
+    assert lan.masters() == ["fast"]
+    assert lan.routers["fast"].history[-1][2] == machine.R_SLOW_MASTER
+
+
+def test_link_down_releases_and_link_up_returns_with_preempt():
+    lan = pair(preempt=True)
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(10000)
+    lan.link("r1", False)
+    assert lan.routers["r1"].state == "INIT" and lan.holders() == []
+    down = lan.time
+    lan.run_for(5000)
+    assert lan.masters() == ["r2"] and lan.became_master_at("r2") <= down + 3390 + 1
+    lan.link("r1", True)
+    assert lan.routers["r1"].state == "BACKUP"
+    lan.run_for(1500)
+    assert lan.masters() == ["r1"] and lan.holders() == ["r1"]
+    assert lan.routers["r1"].history[-1][2] == machine.R_PREEMPT
+
+
+def test_advertisements_received_in_init_are_ignored():
+    m = machine.Machine(1)
+    assert m.on_advert(0, 1, 0, 0) == 0
+    assert m.state == machine.INIT
+    assert m.start(0, link_up=False) == 0 and m.state == machine.INIT
+
+
+def test_stop_as_backup_sends_no_bow_out():
+    m = machine.Machine(1)
+    m.start(0, True)
+    actions = m.stop(5)
+    assert not actions & machine.BOW_OUT and not actions & machine.RELEASE_VIPS
+
+
+def test_timers_work_across_the_tick_wrap():
+    lan = pair(start_ms=WRAP - 1500)
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(20000)
+    assert lan.became_master_at("r1") == WRAP - 1500 + 3000
+    assert lan.masters() == ["r1"]
+    assert lan.routers["r1"].sent == 18
+
+
+@settings(max_examples=60, deadline=None)
+@given(skews=st.lists(st.integers(0, 254), min_size=2, max_size=4, unique=True),
+       starts=st.lists(st.integers(0, 5000), min_size=4, max_size=4),
+       crash=st.integers(0, 3))
+def test_property_one_master_and_it_is_the_most_preferred_live_router(skews, starts, crash):
+    routers = [Router("r%d" % i, "10.0.0.%d" % (i + 1), 1, s, True) for i, s in enumerate(skews)]
+    lan = Lan(*routers)
+    for r, t in sorted(zip(routers, starts), key=lambda x: x[1]):
+        lan.run_until(t)
+        lan.start(r.name)
+    lan.run_for(10000)
+    best = min(routers, key=lambda r: r.machine.advskew)
+    assert lan.masters() == [best.name] and lan.holders() == [best.name]
+    if crash < len(routers):
+        lan.crash(routers[crash].name)
+        lan.run_for(10000)
+        live = [r for r in routers if r.alive]
+        best = min(live, key=lambda r: r.machine.advskew)
+        assert lan.masters() == [best.name] and lan.holders() == [best.name]
+
+
+@pytest.mark.parametrize("ours, theirs, expected", [
+    ("10.0.0.1", "10.0.0.2", machine.TIE_WE_WIN),
+    ("10.0.0.2", "10.0.0.1", machine.TIE_PEER_WINS),
+    ("10.77.0.2", "10.77.1.1", machine.TIE_SPLIT_LOWER),  # ucarp (LE) thinks 10.77.1.1 is lower
+    ("10.77.1.1", "10.77.0.2", machine.TIE_SPLIT_HIGHER),
+    ("10.0.0.1", "10.0.0.1", machine.TIE_PEER_WINS),
+])
+def test_tie_reads_addresses_as_numbers_and_byte_reversed(ours, theirs, expected):
+    import socket
+    assert machine.tie(socket.inet_aton(ours), socket.inet_aton(theirs), 0) == expected
