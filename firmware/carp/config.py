@@ -90,11 +90,35 @@ def ipv4(where, value):
     return packed
 
 
+def unicast(where, value):
+    """A unicast peer address -> (family, packed)."""
+    allowed = "a unicast IPv4 or IPv6 address"
+    try:
+        family, packed = sockaddr.parse_ip(value.strip())
+    except ValueError:
+        raise ConfigError(where, value, allowed)
+    if family == AF_INET and (packed[0] >= 224 or packed == b"\0\0\0\0"):
+        raise ConfigError(where, value, allowed)
+    if family == AF_INET6 and (packed[0] == 0xFF or packed == bytes(16)):
+        raise ConfigError(where, value, allowed)
+    return family, packed
+
+
+class Globals:
+    """The daemon-wide settings (UCI section `globals`)."""
+
+    def __init__(self, enabled=True, status_file="/var/run/carp/status.json", status_interval=5):
+        self.enabled = enabled
+        self.status_file = status_file
+        self.status_interval = status_interval
+
+
 class VhidConfig:
     """One CARP group on one interface."""
 
     def __init__(self, name, device, vhid, passphrase, vips,
-                 advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None):
+                 advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None,
+                 peers=(), enabled=True):
         self.name = name
         self.device = device
         self.vhid = vhid
@@ -106,6 +130,15 @@ class VhidConfig:
         self.demote = demote
         self.deadratio = deadratio
         self.source = source  # packed IPv4, or None: the device's first IPv4 address
+        self.peers = list(peers)  # unicast (family, packed); none: multicast
+        self.enabled = enabled
+
+    def key(self):
+        """Everything that, when changed, requires restarting this vhid."""
+        return (self.device, self.vhid, self.passphrase,
+                tuple(sorted((v.family, v.packed, v.prefixlen) for v in self.vips)),
+                self.advbase, self.advskew, self.preempt, self.demote, self.deadratio,
+                self.source, tuple(sorted(self.peers)), self.enabled)
 
     def addrs(self, family):
         return [v.packed for v in self.vips if v.family == family]
