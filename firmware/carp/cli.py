@@ -1,20 +1,28 @@
-"""Command line: ucarp-compatible short options for one vhid.
+"""Command line.
 
+    carpd [-c /etc/config/carp]          every vhid of a UCI file (the default)
     carpd -i DEV [-s SRCIP] -v VHID -p PASS -a VIP[/LEN] [-a VIP...]
           [-b ADVBASE] [-k ADVSKEW] [-P] [-r DEADRATIO] [--demote N]
+                                         one vhid, ucarp-compatible options
+    carpd status [--json] [-f FILE]      the running daemon's status
 """
 import sys
 
 from carp import config
 
-USAGE = """usage: carpd -i DEV -v VHID -p PASS -a VIP[/LEN] [options]
+USAGE = """usage: carpd [-c FILE]                       (UCI, default /etc/config/carp)
+       carpd -i DEV -v VHID -p PASS -a VIP[/LEN] [options]
+       carpd status [--json] [-f FILE]
+  -c, --config FILE     read every vhid from this UCI file; SIGHUP re-reads it
   -i, --interface DEV   interface the virtual addresses live on (required)
   -s, --srcip IP        source of advertisements and tie-break address
                         (default: the first IPv4 address of DEV)
   -v, --vhid N          virtual host id 1..255 (required)
   -p, --pass PASS       passphrase, at most 19 bytes
   -o, --passfile FILE   read the passphrase from the first line of FILE
-  -a, --addr VIP[/LEN]  virtual IPv4 address, repeat for several (required)
+  -a, --addr VIP[/LEN]  virtual IPv4 or IPv6 address, repeat for several (required)
+      --peer IP         send advertisements to this unicast address instead of
+                        multicast; repeat for several
   -b, --advbase S       advertisement base interval 0..254 s (default 1;
                         0 gives sub-second intervals of advskew/256 s)
   -k, --advskew N       skew 0..254 in 1/256 s, higher is less preferred (default 0)
@@ -31,8 +39,9 @@ OPTIONS = {
     "pass": ("p", True), "passfile": ("o", True), "addr": ("a", True),
     "advbase": ("b", True), "advskew": ("k", True), "preempt": ("P", False),
     "deadratio": ("r", True), "demote": ("", True), "help": ("h", False),
-    "version": ("V", False),
+    "version": ("V", False), "config": ("c", True), "peer": ("", True),
 }
+DEFAULT_CONFIG = "/etc/config/carp"
 _BY_SHORT = dict((short, name) for name, (short, _) in OPTIONS.items() if short)
 
 
@@ -114,7 +123,8 @@ def build_config(seen):
     if not device or len(device) > 15 or "/" in device:
         raise config.ConfigError(_where("interface"), device, "a Linux interface name (1..15 characters)")
     source = _one(seen, "srcip")
-    vips = [config.vip(_where("addr"), text) for text in seen["addr"]]
+    vips = [config.vip(_where("addr"), text, (config.AF_INET, config.AF_INET6)) for text in seen["addr"]]
+    peers = [config.unicast(_where("peer"), text) for text in seen.get("peer", [])]
     return config.VhidConfig(
         name="vhid%s" % _one(seen, "vhid"),
         device=device,
@@ -127,12 +137,27 @@ def build_config(seen):
         demote=config.integer(_where("demote"), _one(seen, "demote", 0), 0, 255),
         deadratio=config.integer(_where("deadratio"), _one(seen, "deadratio", 3), 1, 255),
         source=config.ipv4(_where("srcip"), source) if source is not None else None,
+        peers=peers,
     )
+
+
+def _uci(path):
+    """(settings, configs, reload function) from a UCI file."""
+    from carp import uciconfig
+
+    def load():
+        return uciconfig.load(path)
+
+    settings, configs = load()
+    return settings, configs, load
 
 
 def main(argv=None):
     if argv is None:
         argv = sys.argv[1:]
+    if argv and argv[0] == "status":
+        from carp import status
+        return status.main(argv[1:])
     try:
         seen = parse_args(argv)
         if seen.get("help"):
@@ -142,9 +167,22 @@ def main(argv=None):
             from carp import VERSION
             print("carp " + VERSION)
             return 0
-        cfg = build_config(seen)
-    except (UsageError, config.ConfigError) as e:
+        if seen.get("config") or not argv:
+            if len(seen) > 1:
+                raise UsageError("%s cannot be combined with other options" % _where("config"))
+            path = _one(seen, "config", DEFAULT_CONFIG)
+            try:
+                settings, configs, reload_config = _uci(path)
+            except OSError as e:
+                sys.stderr.write("carpd: cannot read %s: %s\n" % (path, e))
+                return 1
+            if not settings.enabled:
+                print("carpd: disabled (carp.globals.enabled is 0 in %s)" % path)
+                return 0
+        else:
+            configs, settings, reload_config = [build_config(seen)], None, None
+    except (UsageError, ValueError) as e:
         sys.stderr.write("carpd: %s\n%s\n" % (e, USAGE.split("\n")[0]))
         return 2
     from carp import daemon
-    return daemon.run([cfg])
+    return daemon.run(configs, settings, reload_config)

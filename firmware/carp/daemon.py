@@ -1,19 +1,27 @@
 """The event loop: sockets and timers in, machines decide, edges act.
 
 Data path, one direction only:
-    CarpSocket -> Daemon.receive (reject early, count why) -> Machine.on_advert
-    -> action bits -> Daemon.apply (address / advertisement / ARP / log)
+    CarpSocket / Carp6Receiver -> Daemon.receive4/6 (reject early, count why)
+    -> Daemon.accept -> Machine.on_advert -> action bits -> Daemon.apply
+    (address / advertisement / ARP and NA / log / status)
 Timers: Daemon.run_timers -> Machine.on_timer -> Daemon.apply.
+Control: a stop or reload request (launcher FIFO, or a signal on CPython)
+-> Daemon.stop / Daemon.reconfigure.
 
 The receive and send paths allocate nothing on MicroPython: packets are read
-into and sent from preallocated buffers, drops are counted in a list of
-small ints, and machines answer with an int of action bits.
+into and sent from preallocated buffers, drops are counted in lists of small
+ints, and machines answer with an int of action bits.
 """
 import select
 import sys
+import time
 
-from carp import clock, machine, netlink, rawsock, sockaddr, wire
+from carp import clock, machine, netlink, rawsock, sockaddr, status, wire
+from carp.group import Group, random_counter
 from carp.machine import ANNOUNCE, BOW_OUT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
+
+AF_INET = sockaddr.AF_INET
+AF_INET6 = sockaddr.AF_INET6
 
 # Why packets were dropped; counters are indexed by these.
 DROP_SHORT = 0
@@ -26,7 +34,6 @@ DROP_HMAC = 6
 DROP_REASONS = ("short", "bad_ttl", "bad_version", "unknown_vhid", "bad_checksum", "own_packet", "bad_hmac")
 
 RECEIVE_BUFFER = 4096
-CACHE_LEN = wire.COUNTER_LEN + wire.MAC_LEN
 
 
 class Fatal(Exception):
@@ -41,7 +48,7 @@ def log(message):
 
 
 class Interface:
-    """One device: its CARP and ARP sockets and the vhids that live on it."""
+    """One device: its sockets and the vhids that live on it."""
 
     def __init__(self, link):
         self.name = link.name
@@ -50,76 +57,34 @@ class Interface:
         self.running = link.running()
         self.carp = rawsock.CarpSocket(link.name, link.index)
         self.arp = rawsock.ArpSocket(link.name, link.index)
+        self.carp6 = None  # IPv6 sockets only when a vhid here uses IPv6
+        self.carp6_send = None
+        self.nd = None
         self.by_vhid = [None] * 256
         self.groups = []
 
+    def enable_ipv6(self):
+        if self.carp6 is None:
+            self.carp6_send = rawsock.Carp6Sender(self.name, self.index)
+            self.nd = rawsock.NdSocket(self.name, self.index)
+            self.carp6 = rawsock.Carp6Receiver(self.name, self.index)
+
+    def fds(self):
+        return [s.fileno() for s in (self.carp, self.carp6) if s is not None]
+
     def close(self):
-        self.carp.close()
-        self.arp.close()
-
-
-class Group:
-    """A running vhid: its machine, its precomputed advertisement, its counters."""
-
-    def __init__(self, cfg, iface, source4, counter):
-        self.cfg = cfg
-        self.iface = iface
-        self.vhid = cfg.vhid
-        self.machine = machine.Machine(cfg.vhid, cfg.advbase, cfg.advskew, cfg.preempt,
-                                       cfg.demote, cfg.deadratio)
-        self.source4 = source4
-        self.counter = counter  # constant per configuration, as OpenBSD's replay cookie
-        self.hmac = wire.HmacSha1(cfg.passphrase)
-        self.prefixes = wire.mac_prefixes(cfg.vhid, cfg.addrs(sockaddr.AF_INET), cfg.addrs(sockaddr.AF_INET6))
-        mac = self.hmac.digest(self.prefixes[0], counter)
-        self.packet = bytearray(rawsock.ADVERT_PACKET_LEN)
-        rawsock.ipv4_header(self.packet, source4, wire.MCAST_V4)
-        wire.build_advert(self.packet, rawsock.IP_HEADER_LEN, cfg.vhid, cfg.advbase, cfg.advskew,
-                          cfg.demote, counter, mac)
-        self.destination = sockaddr.inet4(wire.MCAST_V4)
-        self.accepted = bytearray(CACHE_LEN)  # counter + MAC of the last valid advertisement
-        self.accepted_valid = False
-        self.peer = bytearray(4)  # source of the last valid advertisement
-        self.rx = 0
-        self.tx = 0
-        self.tx_errors = 0
-
-    def name(self):
-        return "[vhid %d]" % self.vhid
-
-    def send(self, advbase, advskew):
-        """Send one advertisement from the preallocated packet. No allocation."""
-        wire.set_timing(self.packet, rawsock.IP_HEADER_LEN, advbase, advskew, self.machine.demote)
-        try:
-            self.iface.carp.sendto(self.packet, self.destination)
-            self.tx += 1
-        except OSError:
-            self.tx_errors += 1
-
-    def mac_ok(self, buf, off):
-        """Is the MAC of the advertisement at buf[off:] right for our key and addresses?"""
-        at = off + wire.OFF_COUNTER
-        if self.accepted_valid and wire.equal_at(buf, at, self.accepted, CACHE_LEN):
-            return True  # same counter and MAC as last time (OpenBSD and our peers)
-        counter = bytes(buf[at:at + wire.COUNTER_LEN])
-        for prefix in self.prefixes:
-            digest = self.hmac.digest(prefix, counter)
-            if wire.equal_at(buf, off + wire.OFF_MAC, digest, wire.MAC_LEN):
-                for i in range(CACHE_LEN):
-                    self.accepted[i] = buf[at + i]
-                self.accepted_valid = True
-                return True
-        return False
-
-
-
-def _random_counter():
-    with open("/dev/urandom", "rb") as f:
-        return f.read(wire.COUNTER_LEN)
+        for s in (self.carp, self.arp, self.carp6, self.carp6_send, self.nd):
+            if s is not None:
+                s.close()
 
 
 class Daemon:
-    def __init__(self, configs):
+    DROP_REASONS = DROP_REASONS
+
+    def __init__(self, configs, settings=None, reload_config=None):
+        """configs: [VhidConfig]; settings: config.Globals (status file and
+        interval); reload_config: a function returning (Globals, [VhidConfig])
+        anew, or None when there is nothing to re-read (command line)."""
         self.route = netlink.Route()
         self.events = netlink.LinkEvents()
         self.interfaces = []
@@ -128,14 +93,20 @@ class Daemon:
         self.drops = [0] * len(DROP_REASONS)
         self.rxbuf = bytearray(RECEIVE_BUFFER)
         self.stopping = False
+        self.reload_config = reload_config
         self.poller = select.poll()
         self.ipoll = getattr(self.poller, "ipoll", None) or self.poller.poll
         self.events_fd = self.events.fileno()
         self.poller.register(self.events_fd, select.POLLIN)
-        self.stop_fds = []
+        self.control = {}  # fd -> function reading one control request
+        self.status_path = settings.status_file if settings else None
+        self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
+        self.status_deadline = None
         for cfg in configs:
-            self._add_group(cfg)
+            if cfg.enabled:
+                self._add_group(cfg)
 
+    # -- building -------------------------------------------------------------
     def _interface(self, name):
         for iface in self.interfaces:
             if iface.name == name:
@@ -145,30 +116,57 @@ class Daemon:
             raise Fatal("interface %s does not exist" % name)
         iface = Interface(link)
         self.interfaces.append(iface)
-        fd = iface.carp.fileno()
+        self._register(iface.carp.fileno(), iface)
+        return iface
+
+    def _register(self, fd, iface):
         self.by_fd[fd] = iface
         self.poller.register(fd, select.POLLIN)
-        return iface
+
+    def _own_addresses(self, iface, family, cfg):
+        vips = cfg.addrs(family)
+        return [(a, plen) for a, plen in self.route.addresses(family, iface.index) if a not in vips]
 
     def _add_group(self, cfg):
         iface = self._interface(cfg.device)
-        source = cfg.source
-        if source is None:
-            own = [a for a, _ in self.route.addresses(sockaddr.AF_INET, iface.index)
-                   if a not in cfg.addrs(sockaddr.AF_INET)]
-            if not own:
-                raise Fatal("%s has no IPv4 address to send from; give -s/--srcip" % iface.name)
-            source = own[0]
         if iface.by_vhid[cfg.vhid] is not None:
             raise Fatal("vhid %d is configured twice on %s" % (cfg.vhid, iface.name))
-        group = Group(cfg, iface, source, _random_counter())
+        source4 = cfg.source
+        if source4 is None:
+            own = self._own_addresses(iface, AF_INET, cfg)
+            source4 = own[0][0] if own else None
+        uses_v6 = any(v.family == AF_INET6 for v in cfg.vips) or any(f == AF_INET6 for f, _ in cfg.peers)
+        uses_v4 = any(v.family == AF_INET for v in cfg.vips) or any(f == AF_INET for f, _ in cfg.peers)
+        if uses_v4 and source4 is None:
+            raise Fatal("%s has no IPv4 address to send from; set a source address" % iface.name)
+        source6 = None
+        if uses_v6:
+            if iface.carp6 is None:
+                iface.enable_ipv6()
+                self._register(iface.carp6.fileno(), iface)
+            link_local = [a for a, _ in self._own_addresses(iface, AF_INET6, cfg) if wire.is_link_local6(a)]
+            source6 = link_local[0] if link_local else None
+        group = Group(cfg, iface, source4, source6, random_counter(), len(DROP_REASONS))
         iface.by_vhid[cfg.vhid] = group
         iface.groups.append(group)
         self.groups.append(group)
+        return group
 
-    def watch_stop(self, fd):
-        """Any event on fd (a pipe's hang-up, a signal's wake-up byte) stops the daemon."""
-        self.stop_fds.append(fd)
+    def _remove_group(self, group):
+        iface = group.iface
+        iface.by_vhid[group.vhid] = None
+        iface.groups.remove(group)
+        self.groups.remove(group)
+        if not iface.groups:
+            for fd in iface.fds():
+                self.poller.unregister(fd)
+                del self.by_fd[fd]
+            iface.close()
+            self.interfaces.remove(iface)
+
+    def watch_control(self, fd, read_request):
+        """read_request(fd) -> 'stop', 'reload' or None (nothing to do)."""
+        self.control[fd] = read_request
         self.poller.register(fd, select.POLLIN)
 
     # -- actions ------------------------------------------------------------
@@ -199,27 +197,43 @@ class Daemon:
                                                     v.text, group.iface.name, e))
 
     def _announce(self, group):
+        iface = group.iface
         for v in group.cfg.vips:
-            if v.family == sockaddr.AF_INET:
-                try:
-                    group.iface.arp.announce(group.iface.mac, v.packed)
-                except OSError as e:
-                    log("%s: gratuitous ARP for %s failed: %s" % (group.name(), v.text, e))
+            try:
+                if v.family == AF_INET:
+                    iface.arp.announce(iface.mac, v.packed)
+                else:
+                    iface.nd.announce(iface.mac, v.packed)
+            except OSError as e:
+                log("%s: announcing %s failed: %s" % (group.name(), v.text, e))
 
     def _transition(self, group):
         m = group.machine
+        group.transitions += 1
+        group.since = int(time.time())
         detail = m.reason
+        peer = group.peer_text()
         if m.reason == machine.R_MASTER_DOWN:
             detail += ": no advertisement for %d ms" % m.master_down_ms()
         elif m.state == machine.BACKUP and m.previous == machine.MASTER:
             detail += " %s (advbase %d, advskew %d, demote %d)" % (
-                sockaddr.ip4_text(group.peer), m.peer_advbase, m.peer_advskew, m.peer_demote)
+                peer, m.peer_advbase, m.peer_advskew, m.peer_demote)
         elif m.reason in (machine.R_PREEMPT, machine.R_BOW_OUT, machine.R_DEMOTED_PEER, machine.R_SLOW_MASTER):
-            detail += " (%s)" % sockaddr.ip4_text(group.peer)
+            detail += " (%s)" % peer
         log("%s: %s -> %s (%s)" % (group.name(), machine.STATE_NAMES[m.previous], m.state_name(), detail))
+        self.write_status()
+
+    # -- status -------------------------------------------------------------
+    def write_status(self):
+        if self.status_path is None:
+            return
+        try:
+            status.write(self.status_path, status.document(self))
+        except (OSError, ValueError) as e:
+            log(": cannot write %s: %s" % (self.status_path, e))
 
     # -- inputs -------------------------------------------------------------
-    def receive(self, iface, n, now):
+    def receive4(self, iface, n, now):
         """Check the IPv4 packets in rxbuf[:n]. MicroPython's readinto() may
         return several queued datagrams back to back; each IPv4 header's total
         length says where the next one starts (CPython reads one at a time)."""
@@ -229,20 +243,38 @@ class Daemon:
             length = (buf[start + 2] << 8) | buf[start + 3]
             if length < 20 or start + length > n:
                 break  # cut short by the buffer's end
-            self.receive_one(iface, start, length, now)
+            off = start + (buf[start] & 0x0F) * 4
+            if start + length < off + wire.HEADER_LEN:
+                self.drops[DROP_SHORT] += 1
+            else:
+                self.accept(iface, off, buf[start + 8], start + 12, 4, now)
             start += length
         if start < n:
             self.drops[DROP_SHORT] += 1
 
-    def receive_one(self, iface, start, length, now):
-        """Check one IPv4 packet at rxbuf[start:start+length]; hand a valid
-        advertisement to its machine. The reject path allocates nothing."""
+    def receive6(self, iface, n, now):
+        """Check the IPv6 packets in rxbuf[:n] (kernel-filtered to next header
+        112), walking them by their payload length as receive4 does."""
         buf = self.rxbuf
-        off = start + (buf[start] & 0x0F) * 4
-        if start + length < off + wire.HEADER_LEN:
+        start = 0
+        while n - start >= rawsock.IPV6_HEADER_LEN:
+            length = rawsock.IPV6_HEADER_LEN + ((buf[start + 4] << 8) | buf[start + 5])
+            if start + length > n:
+                break
+            off = start + rawsock.IPV6_HEADER_LEN
+            if length < rawsock.IPV6_HEADER_LEN + wire.HEADER_LEN:
+                self.drops[DROP_SHORT] += 1
+            else:
+                self.accept(iface, off, buf[start + 7], start + 8, 16, now)
+            start += length
+        if start < n:
             self.drops[DROP_SHORT] += 1
-            return
-        if buf[start + 8] != wire.TTL:
+
+    def accept(self, iface, off, hop_limit, src, src_len, now):
+        """The checks common to both families, cheapest first; a valid
+        advertisement goes to its machine. The reject path allocates nothing."""
+        buf = self.rxbuf
+        if hop_limit != wire.TTL:
             self.drops[DROP_TTL] += 1
             return
         if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
@@ -252,20 +284,23 @@ class Daemon:
         if group is None:
             self.drops[DROP_VHID] += 1
             return
+        reason = -1
         if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
-            self.drops[DROP_CHECKSUM] += 1
-            return
-        if wire.equal_at(buf, off + wire.OFF_COUNTER, group.counter, wire.COUNTER_LEN):
-            self.drops[DROP_OWN] += 1  # our own advertisement came back: a loop
-            return
-        if not group.mac_ok(buf, off):
-            self.drops[DROP_HMAC] += 1
+            reason = DROP_CHECKSUM
+        elif wire.equal_at(buf, off + wire.OFF_COUNTER, group.counter, wire.COUNTER_LEN):
+            reason = DROP_OWN  # our own advertisement came back: a loop
+        elif not group.mac_ok(buf, off):
+            reason = DROP_HMAC
+        if reason >= 0:
+            self.drops[reason] += 1
+            group.drops[reason] += 1
             return
         group.rx += 1
-        for i in range(4):
-            group.peer[i] = buf[start + 12 + i]
+        group.remember_peer(buf, src, src_len)
+        ours = group.source4 if src_len == 4 else group.source6
+        tie = machine.tie(ours, buf, src) if ours is not None else machine.TIE_PEER_WINS
         actions = group.machine.on_advert(now, buf[off + wire.OFF_ADVBASE], buf[off + wire.OFF_ADVSKEW],
-                                          buf[off + wire.OFF_DEMOTE], machine.tie(group.source4, buf, start + 12))
+                                          buf[off + wire.OFF_DEMOTE], tie)
         if actions:
             self.apply(group, actions)
 
@@ -291,9 +326,16 @@ class Daemon:
                 actions = group.machine.on_timer(now)
                 if actions:
                     self.apply(group, actions)
+        if self.status_deadline is not None and clock.ticks_diff(now, self.status_deadline) >= 0:
+            self.status_deadline = clock.ticks_add(now, self.status_interval_ms)
+            self.write_status()
 
     def poll_timeout(self, now):
         timeout = -1
+        if self.status_deadline is not None:
+            timeout = clock.ticks_diff(self.status_deadline, now)
+            if timeout < 0:
+                timeout = 0
         for group in self.groups:
             deadline = group.machine.deadline
             if deadline is not None:
@@ -305,22 +347,29 @@ class Daemon:
         return timeout
 
     # -- life cycle ---------------------------------------------------------
+    def _start_group(self, group, now):
+        # A crashed run may have left a VIP behind: we start as BACKUP, without it.
+        for v in group.cfg.vips:
+            try:
+                if self.route.del_address(v.family, v.packed, v.prefixlen, group.iface.index):
+                    log("%s: removed %s left on %s by an earlier run" % (group.name(), v.text, group.iface.name))
+            except OSError as e:
+                log("%s: cannot remove stale %s: %s" % (group.name(), v.text, e))
+        m = group.machine
+        log("%s: on %s from %s, advbase %d advskew %d%s, master down after %d ms" % (
+            group.name(), group.iface.name, group.source_text(), m.advbase, m.advskew,
+            " preempt" if m.preempt else "", m.master_down_ms()))
+        if not group.iface.running:
+            log("%s: %s has no carrier, waiting in INIT" % (group.name(), group.iface.name))
+        self.apply(group, m.start(now, group.iface.running))
+
     def start(self):
         now = clock.ticks_ms()
         for group in self.groups:
-            # A crashed run may have left a VIP behind: we start as BACKUP, without it.
-            for v in group.cfg.vips:
-                try:
-                    if self.route.del_address(v.family, v.packed, v.prefixlen, group.iface.index):
-                        log("%s: removed %s left on %s by an earlier run" % (group.name(), v.text, group.iface.name))
-                except OSError as e:
-                    log("%s: cannot remove stale %s: %s" % (group.name(), v.text, e))
-            log("%s: on %s from %s, advbase %d advskew %d%s, master down after %d ms" % (
-                group.name(), group.iface.name, sockaddr.ip4_text(group.source4), group.cfg.advbase,
-                group.cfg.advskew, " preempt" if group.cfg.preempt else "", group.machine.master_down_ms()))
-            if not group.iface.running:
-                log("%s: %s has no carrier, waiting in INIT" % (group.name(), group.iface.name))
-            self.apply(group, group.machine.start(now, group.iface.running))
+            self._start_group(group, now)
+        if self.status_path is not None:
+            self.status_deadline = now
+        self.write_status()
 
     def step(self):
         """One turn of the loop: wait for a packet, an event or the next deadline."""
@@ -329,22 +378,72 @@ class Daemon:
         self.run_timers(clock.ticks_ms())
 
     def handle(self, fd):
-        """A descriptor is readable: a packet, a link event, or the stop signal."""
+        """A descriptor is readable: a packet, a link event, or a control request."""
         iface = self.by_fd.get(fd)
         if iface is not None:
-            n = iface.carp.read_into(self.rxbuf)
-            if n:
-                self.receive(iface, n, clock.ticks_ms())
+            if fd == iface.carp.fileno():
+                n = iface.carp.read_into(self.rxbuf)
+                if n:
+                    self.receive4(iface, n, clock.ticks_ms())
+            else:
+                n = iface.carp6.read_into(self.rxbuf)
+                if n:
+                    self.receive6(iface, n, clock.ticks_ms())
         elif fd == self.events_fd:
             self.on_link_events(clock.ticks_ms())
         else:
-            self.stopping = True
+            request = self.control[fd](fd)
+            if request == "stop":
+                self.stopping = True
+            elif request == "reload":
+                self.reload()
+
+    def reload(self):
+        if self.reload_config is None:
+            log(": reload: nothing to re-read (configured on the command line)")
+            return
+        try:
+            settings, configs = self.reload_config()
+        except (ValueError, OSError) as e:  # config errors: keep running as we are
+            log(": reload refused, keeping the running configuration:\n%s" % e)
+            return
+        try:
+            self.reconfigure(settings, configs)
+        except (Fatal, OSError) as e:
+            log(": reload failed: %s" % e)
+
+    def reconfigure(self, settings, configs):
+        """Apply a new configuration: unchanged vhids keep their state and
+        VIPs without a transition; changed ones restart; removed ones bow out
+        and release; new ones start."""
+        now = clock.ticks_ms()
+        wanted = dict(((c.device, c.vhid), c) for c in configs if c.enabled)
+        kept = removed = 0
+        for group in list(self.groups):
+            new = wanted.get((group.cfg.device, group.vhid))
+            if new is not None and new.key() == group.cfg.key():
+                group.cfg = new  # same meaning; the section name may have changed
+                del wanted[(new.device, new.vhid)]
+                kept += 1
+                continue
+            self.apply(group, group.machine.stop(now))
+            self._remove_group(group)
+            removed += 1
+        for cfg in configs:
+            if (cfg.device, cfg.vhid) in wanted:
+                self._start_group(self._add_group(cfg), now)
+        if settings is not None:
+            self.status_path = settings.status_file
+            self.status_interval_ms = settings.status_interval * 1000
+        log(": reloaded: %d kept, %d stopped, %d started" % (kept, removed, len(wanted)))
+        self.write_status()
 
     def stop(self):
         """Bow out as master, release the addresses, close everything."""
         now = clock.ticks_ms()
         for group in self.groups:
             self.apply(group, group.machine.stop(now))
+        self.write_status()
         for iface in self.interfaces:
             iface.close()
         self.events.close()
@@ -363,8 +462,8 @@ class Daemon:
 
 
 def _watch_signals(daemon):
-    """CPython: SIGTERM/SIGINT wake the poll loop through a pipe (no work in
-    the handler, nothing raised at a random place)."""
+    """CPython: SIGTERM/SIGINT (stop) and SIGHUP (reload) wake the poll loop
+    through a pipe; nothing runs inside the handler."""
     try:
         import os
         import signal
@@ -374,15 +473,33 @@ def _watch_signals(daemon):
         return
     read_end, write_end = os.pipe()
     os.set_blocking(write_end, False)
+    os.set_blocking(read_end, False)
     signal.set_wakeup_fd(write_end)
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda *_: None)
-    daemon.watch_stop(read_end)
+
+    def read_request(fd):
+        try:
+            data = os.read(fd, 64)
+        except OSError:
+            return None
+        if any(b != signal.SIGHUP for b in data):
+            return "stop"
+        return "reload" if data else None
+
+    daemon.watch_control(read_end, read_request)
+
+
+def _read_launcher_request(fd):
+    """One line from the carpd launcher's FIFO: 'reload'; end of file: stop
+    (the launcher got SIGTERM, or died)."""
+    line = sys.stdin.readline()
+    if not line:
+        return "stop"
+    return "reload" if line.strip() == "reload" else None
 
 
 def _control_fd():
-    """The carpd launcher passes the read end of a FIFO it holds open; its
-    hang-up (launcher got SIGTERM, or died) means stop."""
     try:
         from os import getenv
     except ImportError:
@@ -393,15 +510,15 @@ def _control_fd():
     return None
 
 
-def run(configs):
+def run(configs, settings=None, reload_config=None):
     try:
-        daemon = Daemon(configs)
+        daemon = Daemon(configs, settings, reload_config)
     except (Fatal, OSError) as e:
         sys.stderr.write("carpd: %s\n" % e)
         return 1
     control = _control_fd()
     if control is not None:
-        daemon.watch_stop(control)
+        daemon.watch_control(control, _read_launcher_request)
     _watch_signals(daemon)
     daemon.run()
     return 0

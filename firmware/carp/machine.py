@@ -63,18 +63,19 @@ R_STOP = "stopped"
 
 def _lower(ours, buf, off, first, step):
     i = first
-    for _ in range(4):
+    for _ in range(len(ours)):
         if ours[i] != buf[off + i]:
             return ours[i] < buf[off + i]
         i += step
     return False
 
 
-def tie(ours4, buf, off):
-    """Compare our IPv4 source with the peer's at buf[off:off+4], as a number
-    and byte-reversed (how ucarp reads it on little-endian hosts). No allocation."""
-    numeric = _lower(ours4, buf, off, 0, 1)
-    reversed_ = _lower(ours4, buf, off, 3, -1)
+def tie(ours, buf, off):
+    """Compare our source address (4 or 16 bytes) with the peer's at
+    buf[off:], as a number and byte-reversed (how ucarp reads IPv4 on
+    little-endian hosts). No allocation."""
+    numeric = _lower(ours, buf, off, 0, 1)
+    reversed_ = _lower(ours, buf, off, len(ours) - 1, -1)
     if numeric == reversed_:
         return TIE_WE_WIN if numeric else TIE_PEER_WINS
     return TIE_SPLIT_LOWER if numeric else TIE_SPLIT_HIGHER

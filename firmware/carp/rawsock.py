@@ -90,3 +90,130 @@ class ArpSocket:
 
     def close(self):
         self.sock.close()
+
+
+# -- IPv6 --------------------------------------------------------------------
+IPPROTO_IPV6 = 41
+IPPROTO_ICMPV6 = 58
+IPV6_UNICAST_HOPS = 16
+IPV6_MULTICAST_IF = 17
+IPV6_MULTICAST_HOPS = 18
+IPV6_MULTICAST_LOOP = 19
+IPV6_ADD_MEMBERSHIP = 20
+SO_ATTACH_FILTER = 26
+ETH_P_IPV6 = 0x86DD
+IPV6_HEADER_LEN = 40
+MCAST_V6 = b"\xff\x02" + bytes(13) + b"\x12"  # ff02::12
+ALL_NODES_V6 = b"\xff\x02" + bytes(13) + b"\x01"  # ff02::1
+
+
+def _hops255(s, ifindex):
+    s.setsockopt(IPPROTO_IPV6, IPV6_UNICAST_HOPS, wire.TTL)
+    s.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_HOPS, wire.TTL)
+    s.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex)
+    s.setsockopt(IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0)
+
+
+class Carp6Sender:
+    """Raw IPv6 socket for advertisements: the kernel writes the header (hop
+    limit 255 by socket option, link-local source for ff02::12), we send the
+    36 CARP bytes. It also joins ff02::12 so MLD-snooping switches forward
+    the group to us."""
+
+    def __init__(self, ifname, ifindex):
+        s = socket.socket(sockaddr.AF_INET6, sockaddr.SOCK_RAW, wire.PROTO_CARP)
+        self.sock = s
+        s.setsockopt(sockaddr.SOL_SOCKET, sockaddr.SO_BINDTODEVICE, ifname.encode() + b"\0")
+        _hops255(s, ifindex)
+        mreq = bytearray(20)
+        mreq[0:16] = MCAST_V6
+        struct.pack_into("i", mreq, 16, ifindex)
+        s.setsockopt(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, bytes(mreq))
+        s.setblocking(False)
+        self.sendto = s.sendto
+        # Never read: a raw socket still queues matching packets, so keep its buffer tiny.
+        s.setsockopt(sockaddr.SOL_SOCKET, 8, 256)  # SO_RCVBUF
+
+    def close(self):
+        self.sock.close()
+
+
+# Classic BPF, run by the kernel on every IPv6 packet of the device: keep
+# protocol 112 (no extension headers before CARP), drop what we send
+# ourselves. Offsets are from the IPv6 header (SOCK_DGRAM packet socket).
+_BPF_LDB_ABS = 0x30
+_BPF_JEQ_K = 0x15
+_BPF_RET_K = 0x06
+_SKF_AD_PKTTYPE = 0xFFFFF004  # SKF_AD_OFF + SKF_AD_PKTTYPE
+_PACKET_OUTGOING = 4
+_CARP6_FILTER = (
+    (_BPF_LDB_ABS, 0, 0, _SKF_AD_PKTTYPE),
+    (_BPF_JEQ_K, 3, 0, _PACKET_OUTGOING),  # ours -> drop
+    (_BPF_LDB_ABS, 0, 0, 6),  # next header
+    (_BPF_JEQ_K, 0, 1, wire.PROTO_CARP),
+    (_BPF_RET_K, 0, 0, 0xFFFF),  # accept
+    (_BPF_RET_K, 0, 0, 0),  # drop
+)
+
+
+class Carp6Receiver:
+    """IPv6 CARP packets of one device, IPv6 header included.
+
+    A raw IPv6 socket hides the hop limit (it needs recvmsg, which
+    MicroPython lacks), so read the packets at the link layer instead,
+    with a kernel filter so that only CARP reaches Python."""
+
+    def __init__(self, ifname, ifindex):
+        s = socket.socket(sockaddr.AF_PACKET, 2, 0)  # SOCK_DGRAM: no Ethernet header; no protocol yet
+        self.sock = s
+        program = bytearray(8 * len(_CARP6_FILTER))
+        for i, (code, jt, jf, k) in enumerate(_CARP6_FILTER):
+            struct.pack_into("HBBI", program, 8 * i, code, jt, jf, k)
+        fprog = struct.pack("HP", len(_CARP6_FILTER), sockaddr.address_of(program))
+        s.setsockopt(sockaddr.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        # Bind (and so start receiving) only once the filter is in place.
+        s.bind(sockaddr.packet(ifname, ifindex, ETH_P_IPV6))
+        s.setblocking(False)
+        self.read_into = sockaddr.reader(s)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def close(self):
+        self.sock.close()
+
+
+def neighbour_advertisement(buf, target16, mac, router):
+    """Unsolicited NA (RFC 4861 7.2.6): Override set, target link-layer option.
+    The kernel fills in the ICMPv6 checksum."""
+    buf[0] = 136  # type: neighbour advertisement
+    buf[1] = 0
+    buf[2] = buf[3] = 0
+    buf[4] = 0xA0 if router else 0x20  # Router, Override
+    buf[5] = buf[6] = buf[7] = 0
+    for i in range(16):
+        buf[8 + i] = target16[i]
+    buf[24] = 2  # option: target link-layer address
+    buf[25] = 1  # length in units of 8 bytes
+    for i in range(6):
+        buf[26 + i] = mac[i]
+
+
+class NdSocket:
+    """Sends unsolicited neighbour advertisements to ff02::1 with hop limit 255."""
+
+    def __init__(self, ifname, ifindex):
+        s = socket.socket(sockaddr.AF_INET6, sockaddr.SOCK_RAW, IPPROTO_ICMPV6)
+        self.sock = s
+        s.setsockopt(sockaddr.SOL_SOCKET, sockaddr.SO_BINDTODEVICE, ifname.encode() + b"\0")
+        _hops255(s, ifindex)
+        s.setsockopt(sockaddr.SOL_SOCKET, 8, 256)  # SO_RCVBUF: never read
+        self._packet = bytearray(32)
+        self._all_nodes = sockaddr.inet6(ALL_NODES_V6, ifindex)
+
+    def announce(self, mac, ip6, router=True):
+        neighbour_advertisement(self._packet, ip6, mac, router)
+        self.sock.sendto(self._packet, self._all_nodes)
+
+    def close(self):
+        self.sock.close()

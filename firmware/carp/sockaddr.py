@@ -34,6 +34,35 @@ def inet4(packed):
     return (ip4_text(packed), 0)
 
 
+def ip6_text(packed):
+    return socket.inet_ntop(AF_INET6, bytes(packed))
+
+
+def inet6(packed, scope_id=0):
+    """Destination for sendto on an AF_INET6 socket (scope: the ifindex for link-local)."""
+    if MICROPYTHON:
+        sa = bytearray(28)
+        struct.pack_into("H", sa, 0, AF_INET6)
+        sa[8:24] = packed
+        struct.pack_into("I", sa, 24, scope_id)
+        return bytes(sa)
+    return (ip6_text(packed), 0, 0, scope_id)
+
+
+def ip_text(packed):
+    return ip4_text(packed) if len(packed) == 4 else ip6_text(packed)
+
+
+def address_of(buf):
+    """Memory address of a bytearray, for the one kernel API that wants a
+    pointer inside an option (the socket filter program)."""
+    if MICROPYTHON:
+        import uctypes
+        return uctypes.addressof(buf)
+    import ctypes
+    return ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+
 def netlink(groups=0):
     if MICROPYTHON:
         sa = bytearray(12)

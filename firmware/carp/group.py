@@ -1,0 +1,125 @@
+"""A running vhid: its machine, its precomputed advertisement, where it sends
+it, and what it has seen (for status). No event loop here."""
+import time
+
+from carp import machine, rawsock, sockaddr, wire
+
+AF_INET = sockaddr.AF_INET
+AF_INET6 = sockaddr.AF_INET6
+CACHE_LEN = wire.COUNTER_LEN + wire.MAC_LEN
+
+
+def random_counter():
+    with open("/dev/urandom", "rb") as f:
+        return f.read(wire.COUNTER_LEN)
+
+
+class Group:
+    def __init__(self, cfg, iface, source4, source6, counter, drop_kinds):
+        self.cfg = cfg
+        self.iface = iface
+        self.vhid = cfg.vhid
+        self.machine = machine.Machine(cfg.vhid, cfg.advbase, cfg.advskew, cfg.preempt,
+                                       cfg.demote, cfg.deadratio)
+        self.source4 = source4  # packed; also our tie-break address on IPv4
+        self.source6 = source6  # our link-local, the tie-break address on IPv6 (or None)
+        self.counter = counter  # constant per configuration, as OpenBSD's replay cookie
+        self.hmac = wire.HmacSha1(cfg.passphrase)
+        self.prefixes = wire.mac_prefixes(cfg.vhid, cfg.addrs(AF_INET), cfg.addrs(AF_INET6))
+        mac = self.hmac.digest(self.prefixes[0], counter)
+        # One buffer: IPv4 header + CARP. IPv6 sends the CARP part (the kernel
+        # writes that header), through a view made once.
+        self.packet = bytearray(rawsock.ADVERT_PACKET_LEN)
+        rawsock.ipv4_header(self.packet, source4 or bytes(4), wire.MCAST_V4)
+        wire.build_advert(self.packet, rawsock.IP_HEADER_LEN, cfg.vhid, cfg.advbase, cfg.advskew,
+                          cfg.demote, counter, mac)
+        self.carp = memoryview(self.packet)[rawsock.IP_HEADER_LEN:]
+        self.destinations = self._destinations(cfg, iface.index)
+        self.accepted = bytearray(CACHE_LEN)  # counter + MAC of the last valid advertisement
+        self.accepted_valid = False
+        self.peer = bytearray(16)  # source of the last valid advertisement
+        self.peer_len = 0
+        self.rx = 0
+        self.tx = 0
+        self.tx_errors = 0
+        self.drops = [0] * drop_kinds
+        self.transitions = 0
+        self.since = int(time.time())
+
+    @staticmethod
+    def _destinations(cfg, ifindex):
+        """(family, IPv4 destination to patch into our header, socket address)."""
+        out = []
+        if cfg.peers:
+            for family, packed in cfg.peers:
+                if family == AF_INET:
+                    out.append((AF_INET, packed, sockaddr.inet4(packed)))
+                else:
+                    scope = ifindex if wire.is_link_local6(packed) else 0
+                    out.append((AF_INET6, None, sockaddr.inet6(packed, scope)))
+            return out
+        if cfg.addrs(AF_INET):
+            out.append((AF_INET, wire.MCAST_V4, sockaddr.inet4(wire.MCAST_V4)))
+        if cfg.addrs(AF_INET6):
+            out.append((AF_INET6, None, sockaddr.inet6(rawsock.MCAST_V6, ifindex)))
+        return out
+
+    def families(self):
+        return set(d[0] for d in self.destinations) | set(v.family for v in self.cfg.vips)
+
+    def name(self):
+        if self.cfg.name == "vhid%d" % self.vhid:  # from the command line
+            return "[vhid %d]" % self.vhid
+        return "[%s vhid %d]" % (self.cfg.name, self.vhid)
+
+    def send(self, advbase, advskew):
+        """Send one advertisement to every destination. No allocation."""
+        packet = self.packet
+        wire.set_timing(packet, rawsock.IP_HEADER_LEN, advbase, advskew, self.machine.demote)
+        for family, dst4, addr in self.destinations:
+            try:
+                if family == AF_INET:
+                    for i in range(4):
+                        packet[16 + i] = dst4[i]
+                    self.iface.carp.sendto(packet, addr)
+                else:
+                    self.iface.carp6_send.sendto(self.carp, addr)
+                self.tx += 1
+            except OSError:
+                self.tx_errors += 1
+
+    def mac_ok(self, buf, off):
+        """Is the MAC of the advertisement at buf[off:] right for our key and addresses?"""
+        at = off + wire.OFF_COUNTER
+        if self.accepted_valid and wire.equal_at(buf, at, self.accepted, CACHE_LEN):
+            return True  # same counter and MAC as last time (OpenBSD and our own peers)
+        counter = bytes(buf[at:at + wire.COUNTER_LEN])
+        for prefix in self.prefixes:
+            digest = self.hmac.digest(prefix, counter)
+            if wire.equal_at(buf, off + wire.OFF_MAC, digest, wire.MAC_LEN):
+                for i in range(CACHE_LEN):
+                    self.accepted[i] = buf[at + i]
+                self.accepted_valid = True
+                return True
+        return False
+
+    def remember_peer(self, buf, off, length):
+        for i in range(length):
+            self.peer[i] = buf[off + i]
+        self.peer_len = length
+
+    def peer_text(self):
+        return sockaddr.ip_text(bytes(self.peer[:self.peer_len])) if self.peer_len else None
+
+    def source_text(self):
+        if self.source4:
+            return sockaddr.ip4_text(self.source4)
+        return sockaddr.ip6_text(self.source6) if self.source6 else None
+
+    def master_text(self):
+        """Who is master as far as we know: us, the last peer heard, or nobody."""
+        if self.machine.state == machine.MASTER:
+            return self.source_text()
+        if self.machine.state == machine.BACKUP:
+            return self.peer_text()
+        return None

@@ -1,0 +1,337 @@
+"""/etc/config/carp -> validated (Globals, [VhidConfig]).
+
+Every value is checked before anything is returned, and every problem is
+reported at once (ConfigErrors), each naming carp.<section>.<option>, the
+value and what is allowed. Unknown sections and options are errors too: a
+typo must not silently fall back to a default. A password is never quoted
+back, only its length.
+
+    config globals 'globals'
+        option enabled '1'                # bool, default 1
+        option status_file '/var/run/carp/status.json'
+        option status_interval '5'        # seconds, 1..3600
+
+    config vhid 'lan'                     # named or anonymous, any number
+        option enabled '1'                # bool; disabled: checked, then skipped
+        option interface 'lan'            # netifd interface, or:
+        option device 'br-lan'            # a Linux device (exactly one of the two)
+        option vhid '1'                   # 1..255, required
+        option advbase '1'                # 0..254
+        option advskew '0'                # 0..254
+        option password 'secret'          # at most 19 bytes
+        list address '192.168.1.254/24'   # IPv4 or IPv6 [/prefix], at least one
+        list peer '192.168.1.2'           # unicast peers; none: multicast
+        option preempt '0'                # bool
+        option demote '0'                 # 0..255
+        option deadratio '3'              # 1..255
+        option source '192.168.1.1'       # IPv4 source of advertisements
+"""
+from carp import config, uci
+from carp.config import AF_INET, AF_INET6, ConfigError
+
+GLOBALS_OPTIONS = ("enabled", "status_file", "status_interval")
+VHID_OPTIONS = ("address", "advbase", "advskew", "deadratio", "demote", "device", "enabled",
+                "interface", "password", "peer", "preempt", "source", "vhid")
+SECTION_TYPES = ("globals", "vhid")
+
+# The spellings OpenWrt's shell config_get_bool takes, and only those: the
+# init script reads `enabled` with it, so the daemon must agree on every value.
+TRUE_WORDS = ("1", "yes", "on", "true", "enabled")
+FALSE_WORDS = ("0", "no", "off", "false", "disabled")
+
+
+class ConfigErrors(ValueError):
+    """Everything wrong with a configuration; str() is one error per line."""
+
+    def __init__(self, errors):
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = list(errors)
+
+
+class MissingOption(ConfigError):
+    """A required option that is absent: there is no value to quote."""
+
+    def __init__(self, where, allowed):
+        # Skip ConfigError's "<value> is not valid" wording.
+        super(ConfigError, self).__init__("%s: missing: %s" % (where, allowed))
+        self.where = where
+        self.value = None
+        self.allowed = allowed
+
+
+def boolean(where, value):
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    raise ConfigError(where, value, "a boolean: 1/0, yes/no, on/off, true/false or enabled/disabled")
+
+
+def ifname(where, value):
+    """A Linux device name, as the kernel's dev_valid_name() takes it."""
+    ok = 1 <= len(value.encode()) <= 15 and value not in (".", "..")
+    for c in value:
+        if c in "/:" or c.isspace():
+            ok = False
+    if not ok:
+        raise ConfigError(where, value, "a Linux interface name (1..15 characters, no '/', ':' or "
+                          "whitespace, not '.' or '..')")
+    return value
+
+
+def absolute_path(where, value):
+    if not value.startswith("/") or value.endswith("/"):
+        raise ConfigError(where, value, "an absolute file path")
+    return value
+
+
+def vip(where, value):
+    """An IPv4 or IPv6 unicast virtual address with an optional /prefix."""
+    address = config.vip(where, value, (AF_INET, AF_INET6))
+    if address.family == AF_INET6 and (address.packed[0] == 0xFF or address.packed == bytes(16)):
+        raise ConfigError(where, value, "a unicast IPv6 address")
+    return address
+
+
+def _integer(low, high):
+    return lambda where, value: config.integer(where, value, low, high)
+
+
+class _Options:
+    """One section's options, read through validators that collect errors
+    instead of raising, so every mistake of a file is found in one pass."""
+
+    def __init__(self, section, known, errors):
+        self.section = section
+        self.errors = errors
+        for name in sorted(section.options):
+            if name not in known:
+                # The value is not quoted: a misspelt `password` holds a password.
+                errors.append(ConfigError(self.where(name), name, "unknown option; a %s section has %s"
+                                          % (section.type, ", ".join(known))))
+
+    def where(self, option):
+        return "carp.%s.%s" % (self.section.name, option)
+
+    def has(self, option):
+        return option in self.section.options
+
+    def text(self, option, secret=False):
+        """The option's single value, or None when absent or given as a list."""
+        value = self.section.options.get(option)
+        if isinstance(value, list):
+            shown = "<%d values>" % len(value) if secret else " ".join(value)
+            self.errors.append(ConfigError(self.where(option), shown, "a single value: `option %s`, not `list %s`"
+                                           % (option, option)))
+            return None
+        return value
+
+    def items(self, option):
+        """A list option; `option` instead of `list` gives one item."""
+        value = self.section.options.get(option)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def check(self, option, validate, default=None, secret=False):
+        value = self.text(option, secret)
+        if value is None:
+            return default
+        return self.run(validate, self.where(option), value, default)
+
+    def run(self, validate, where, value, failed=None):
+        try:
+            return validate(where, value)
+        except ConfigError as e:
+            self.errors.append(e)
+            return failed
+
+    def error(self, option, value, allowed):
+        self.errors.append(ConfigError(self.where(option), value, allowed))
+
+
+def _globals(section, errors):
+    o = _Options(section, GLOBALS_OPTIONS, errors)
+    return config.Globals(
+        enabled=o.check("enabled", boolean, True),
+        status_file=o.check("status_file", absolute_path, "/var/run/carp/status.json"),
+        status_interval=o.check("status_interval", _integer(1, 3600), 5))
+
+
+def interface_device(name, network_sections):
+    """The Linux device a netifd interface runs on (from /etc/config/network),
+    or None. Follows '@other' alias interfaces a few steps, never in a loop."""
+    interfaces = {}
+    for section in network_sections or ():
+        if section.type == "interface" and not section.anonymous:
+            interfaces[section.name] = section.options
+    for _ in range(4):
+        options = interfaces.get(name)
+        if options is None:
+            return None
+        device = options.get("device")
+        if device is None:
+            # Before OpenWrt 21.02 a bridge was `type bridge` and `ifname` listed its ports.
+            if options.get("type") == "bridge":
+                return "br-" + name
+            device = options.get("ifname")
+        if not device or isinstance(device, list):
+            return None
+        if not device.startswith("@"):
+            return device
+        name = device[1:]
+    return None
+
+
+def _device(o, network_sections):
+    """`device`, or `interface` resolved through /etc/config/network."""
+    if o.has("device") and o.has("interface"):
+        o.error("interface", o.text("interface"), "either `device` or `interface`, not both")
+        return None
+    if o.has("device"):
+        return o.check("device", ifname)
+    name = o.text("interface")
+    if name is None:
+        if not o.has("interface"):
+            o.errors.append(MissingOption(o.where("device"), "`device` (a Linux interface name) or `interface` "
+                                          "(an interface of /etc/config/network) is required"))
+        return None
+    device = interface_device(name, network_sections)
+    known = sorted(s.name for s in network_sections or () if s.type == "interface" and not s.anonymous)
+    if device is None:
+        o.error("interface", name, "an interface of /etc/config/network with a device (known: %s)"
+                % (", ".join(known) or "none"))
+        return None
+    try:
+        return ifname(o.where("interface"), device)
+    except ConfigError:
+        o.error("interface", name, "an interface whose device is a Linux interface name (network.%s has %r)"
+                % (name, device))
+        return None
+
+
+def _addresses(o):
+    vips = []
+    for text in o.items("address"):
+        address = o.run(vip, o.where("address"), text)
+        if address is None:
+            continue
+        if _same_address(address.family, address.packed, vips):
+            o.error("address", text, "each address once (it is already listed)")
+            continue
+        vips.append(address)
+    if not o.items("address"):
+        o.errors.append(MissingOption(o.where("address"), "at least one IPv4 or IPv6 address (`list address`)"))
+    return vips
+
+
+def _same_address(family, packed, vips):
+    """The Vip of vips with this address, whatever its prefix length."""
+    for other in vips:
+        if other.family == family and other.packed == packed:
+            return other
+    return None
+
+
+def _peers(o, vips):
+    peers = []
+    for text in o.items("peer"):
+        peer = o.run(config.unicast, o.where("peer"), text)
+        if peer is None:
+            continue
+        if peer in peers:
+            o.error("peer", text, "each peer once (it is already listed)")
+        elif _same_address(peer[0], peer[1], vips):
+            o.error("peer", text, "the other router's address, not one of this vhid's own addresses")
+        else:
+            peers.append(peer)
+    return peers
+
+
+def _vhid(section, network_sections, errors):
+    o = _Options(section, VHID_OPTIONS, errors)
+    vhid = o.check("vhid", _integer(1, 255))
+    if vhid is None and not o.has("vhid"):
+        errors.append(MissingOption(o.where("vhid"), "an integer 1..255"))
+    vips = _addresses(o)
+    return config.VhidConfig(
+        name=section.name,
+        device=_device(o, network_sections),
+        vhid=vhid,
+        passphrase=o.check("password", config.passphrase, b"", secret=True),
+        vips=vips,
+        advbase=o.check("advbase", _integer(0, 254), 1),
+        advskew=o.check("advskew", _integer(0, 254), 0),
+        preempt=o.check("preempt", boolean, False),
+        demote=o.check("demote", _integer(0, 255), 0),
+        deadratio=o.check("deadratio", _integer(1, 255), 3),
+        source=o.check("source", config.ipv4),
+        peers=_peers(o, vips),
+        enabled=o.check("enabled", boolean, True))
+
+
+def _check_unique(vhids, errors):
+    """One (device, vhid) per group, and no address claimed by two groups."""
+    groups = {}
+    claimed = []  # every Vip so far; .owner says whose
+    for v in vhids:
+        key = (v.device, v.vhid)
+        if None not in key:
+            first = groups.get(key)
+            if first is not None:
+                errors.append(ConfigError("carp.%s.vhid" % v.name, str(v.vhid), "a vhid not already used on %s "
+                                          "(carp.%s has it)" % (v.device, first.name)))
+            else:
+                groups[key] = v
+        for address in v.vips:
+            other = _same_address(address.family, address.packed, claimed)
+            if other is not None:
+                errors.append(ConfigError("carp.%s.address" % v.name, address.text, "an address no other "
+                                          "vhid has (carp.%s has it)" % other.owner))
+        for address in v.vips:
+            address.owner = v.name
+            claimed.append(address)
+
+
+def from_sections(sections, network_sections=None):
+    """UCI sections of the carp config -> (Globals, [VhidConfig] of the enabled
+    vhids). Raises ConfigErrors listing every problem."""
+    errors = []
+    settings = None
+    first_globals = None
+    vhids = []
+    for section in sections:
+        if section.type == "globals":
+            found = _globals(section, errors)
+            if first_globals is None:
+                first_globals, settings = section, found
+            else:
+                errors.append(ConfigError("carp." + section.name, section.type, "at most one globals section "
+                                          "(carp.%s is the first)" % first_globals.name))
+        elif section.type == "vhid":
+            vhid = _vhid(section, network_sections, errors)
+            if vhid.enabled:
+                vhids.append(vhid)
+        else:
+            errors.append(ConfigError("carp." + section.name, section.type, "a section type of carp: "
+                                      + ", ".join(SECTION_TYPES)))
+    _check_unique(vhids, errors)
+    if errors:
+        raise ConfigErrors(errors)
+    return settings or config.Globals(), vhids
+
+
+def load(path="/etc/config/carp", network_path="/etc/config/network"):
+    """Read and validate the carp config. /etc/config/network is read only
+    when a vhid names an `interface`, so a daemon given devices does not
+    depend on it."""
+    sections = uci.load(path)
+    network = None
+    for section in sections:
+        if section.type == "vhid" and "interface" in section.options:
+            try:
+                network = uci.load(network_path)
+            except OSError:
+                network = None  # every `interface` then reports it cannot be resolved
+            break
+    return from_sections(sections, network)
