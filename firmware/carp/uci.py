@@ -281,8 +281,8 @@ def _apply(command, args, line, sections, named, current, path):
 
     most = 1 if command == "package" else 2
     if len(args) > most:
-        # Name what has too many, never the extra word: it may be half a password.
-        what = command if command != "option" and command != "list" else "%s %r" % (command, args[0])
+        # Name the command, never the extra word: it may be half a password.
+        what = "%s %r" % (command, args[0]) if command in ("option", "list") else command
         fail("too many arguments to %s (quote a value that has spaces)" % what)
     if command == "package":
         if not args:

@@ -186,7 +186,7 @@ def interface_device(name, network_sections):
 def _device(o, network_sections):
     """`device`, or `interface` resolved through /etc/config/network."""
     if o.has("device") and o.has("interface"):
-        o.error("interface", o.text("interface"), "either `device` or `interface`, not both")
+        o.error("interface", " ".join(o.items("interface")), "either `device` or `interface`, not both")
         return None
     if o.has("device"):
         return o.check("device", ifname)
@@ -273,7 +273,7 @@ def _vhid(section, network_sections, errors):
 def _check_unique(vhids, errors):
     """One (device, vhid) per group, and no address claimed by two groups."""
     groups = {}
-    claimed = []  # every Vip so far; .owner says whose
+    owners = {}  # (family, packed address) -> name of the vhid that has it
     for v in vhids:
         key = (v.device, v.vhid)
         if None not in key:
@@ -284,13 +284,12 @@ def _check_unique(vhids, errors):
             else:
                 groups[key] = v
         for address in v.vips:
-            other = _same_address(address.family, address.packed, claimed)
-            if other is not None:
+            owner = owners.get((address.family, address.packed))
+            if owner is not None:
                 errors.append(ConfigError("carp.%s.address" % v.name, address.text, "an address no other "
-                                          "vhid has (carp.%s has it)" % other.owner))
-        for address in v.vips:
-            address.owner = v.name
-            claimed.append(address)
+                                          "vhid has (carp.%s has it)" % owner))
+            else:
+                owners[(address.family, address.packed)] = v.name
 
 
 def from_sections(sections, network_sections=None):
