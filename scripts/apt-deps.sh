@@ -5,6 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
     iproute2 iputils-ping procps busybox   # the lab and its nodes
+    nftables                               # the lab switch: lose CARP multicast
     tcpdump tshark                         # captures and dissection
     ucarp keepalived                       # interop peers
     python3-venv                           # .venv for the test tools

@@ -12,9 +12,15 @@ router's cable means downing the switch-side end of its veth: the router
 then sees real carrier loss (NO-CARRIER, IFF_RUNNING cleared), just as
 when someone unplugs it.
 
+Every LAN is dual stack: r1 fd99:0::1/64, r2 fd99:0::2/64, c1 fd99:0::100/64
+(VIP 10.99.0.254 and fd99:0::254), next to the kernel's own link-local
+addresses. Lab(lans=2) adds a second LAN the same way: lan1 in every node,
+ports sw1-<node> on bridge br1, 10.99.1.0/24 and fd99:1::/64 (lab.lan(1)).
+
     from carplab import Lab
     with Lab() as lab:
         lab.run('c1', ['ping', '-c', '1', lab.ip['r1']])
+        lab.block_carp_multicast(True)    # CARP adverts lost, unicast flows
 
 Stdlib only, CPython 3.9+. Must run as root. Namespaces are named
 carplab-<creator pid>-<n>-<node>, so `carplab.py cleanup` can tell a stale
@@ -22,6 +28,7 @@ lab (creator dead) from a live one and from namespaces that are not ours.
 """
 
 import atexit
+import ipaddress
 import json
 import os
 import re
@@ -40,6 +47,17 @@ NS_PATTERN = re.compile(r'^carplab-(\d+)-(\d+)-([a-z0-9]+)$')
 
 # Seconds a tracked process gets between SIGTERM and SIGKILL at teardown.
 TERM_GRACE = 2.0
+
+# Most LANs a lab builds (names stay short: br9, sw9-r1; 10.99.9.0/24).
+MAX_LANS = 9
+# Destination MACs of the CARP groups 224.0.0.18 and ff02::12.
+CARP_MULTICAST_MACS = ('01:00:5e:00:00:12', '33:33:00:00:00:12')
+# The switch's nftables table (bridge family) holding the multicast blocks.
+NFT_TABLE = 'carplab'
+# Host part of each node's addresses on every LAN (v4 last byte, v6 last
+# group written in the same digits, MAC last byte).
+HOSTS = {'r1': 1, 'r2': 2, 'c1': 100}
+VIP_HOST = 254
 
 _lab_counter = 0              # n in the namespace names, unique per process
 _counter_lock = threading.Lock()
@@ -162,25 +180,76 @@ def _install_exit_hooks():
                 signal.signal(sig, _teardown_then_die)
 
 
+class LanInfo:
+    """One LAN of a lab, as returned by Lab.lan(i).
+
+    dev: the nodes' interface name; bridge: the switch's bridge;
+    ip / ip6 / mac: node -> address (IPv6 in the kernel's compressed
+    form, as `ip -j addr` prints it); prefix / prefix6; vip / vip6."""
+
+    __slots__ = ('index', 'dev', 'bridge', 'ip', 'ip6', 'prefix', 'prefix6',
+                 'vip', 'vip6', 'mac')
+
+    def __init__(self, **fields):
+        for name in self.__slots__:
+            setattr(self, name, fields[name])
+
+    def __repr__(self):
+        return 'LanInfo(%s)' % ', '.join(
+            '%s=%r' % (name, getattr(self, name)) for name in self.__slots__)
+
+
+def _v6(lan, host):
+    """fd99:<lan>::<host>, the host written with the same digits as in v4."""
+    return ipaddress.IPv6Address('fd99:%d::%d' % (lan, host)).compressed
+
+
+def _lan_plan(i):
+    """Addresses and MACs of LAN i (LAN 0 keeps the historic ones)."""
+    return LanInfo(
+        index=i, dev='lan%d' % i, bridge='br%d' % i,
+        ip={node: '10.99.%d.%d' % (i, h) for node, h in HOSTS.items()},
+        ip6={node: _v6(i, h) for node, h in HOSTS.items()},
+        prefix=24, prefix6=64,
+        vip='10.99.%d.%d' % (i, VIP_HOST), vip6=_v6(i, VIP_HOST),
+        # Fixed MACs 02:00:00:00:<lan>:<host> keep captures readable.
+        mac={node: '02:00:00:00:%02x:%02x' % (i, h)
+             for node, h in HOSTS.items()})
+
+
 class Lab:
-    """Builds the namespaces on __enter__ and always removes them on __exit__."""
+    """Builds the namespaces on __enter__ and always removes them on __exit__.
+
+    The attributes dev, ip, ip6, prefix, prefix6, vip, vip6, mac and bridge
+    describe LAN 0; lan(i) describes any LAN."""
 
     dev = 'lan0'
     prefix = 24
+    prefix6 = 64
     vip = '10.99.0.254'
+    vip6 = 'fd99::254'
     bridge = 'br0'
 
-    def __init__(self):
+    def __init__(self, lans=1):
+        if not isinstance(lans, int) or not 1 <= lans <= MAX_LANS:
+            raise ValueError('lans must be 1..%d, not %r' % (MAX_LANS, lans))
+        self.lans = lans
         # Per instance, so a test that edits them cannot leak into the next.
         self.ip = {'r1': '10.99.0.1', 'r2': '10.99.0.2', 'c1': '10.99.0.100'}
+        self.ip6 = {'r1': 'fd99::1', 'r2': 'fd99::2', 'c1': 'fd99::100'}
         # Fixed MACs (last byte = last address byte) keep captures readable.
         self.mac = {'r1': '02:00:00:00:00:01', 'r2': '02:00:00:00:00:02',
                     'c1': '02:00:00:00:00:64'}
+        # LANs 1.. (LAN 0 is the attributes above, see lan()).
+        self._extra_lans = [_lan_plan(i) for i in range(1, lans)]
         global _lab_counter
         if os.geteuid() != 0:
             raise RuntimeError('carplab needs root (network namespaces)')
         if shutil.which('ip') is None:
             raise RuntimeError('carplab needs `ip` from iproute2 (make deps)')
+        if not os.path.isdir('/proc/sys/net/ipv6'):
+            raise RuntimeError('carplab needs IPv6 in the kernel '
+                               '(booted with ipv6.disable=1?)')
         with _counter_lock:
             n = _lab_counter
             _lab_counter += 1
@@ -203,9 +272,22 @@ class Lab:
         return '%s%d-%d-%s' % (NS_PREFIX, os.getpid(), n, node)
 
     @staticmethod
-    def port(node):
-        """Name of node's port on the switch (≤ 15 chars, like any ifname)."""
-        return 'sw-' + node
+    def port(node, lan=0):
+        """Name of node's port on LAN lan's switch (≤ 15 chars, like any
+        ifname): sw-r1 on LAN 0, sw1-r1 on LAN 1."""
+        return 'sw-' + node if lan == 0 else 'sw%d-%s' % (lan, node)
+
+    def lan(self, i=0):
+        """LanInfo of LAN i. lan(0) is built from the lab's own attributes
+        at each call (its ip, ip6 and mac are the very same dicts)."""
+        if not isinstance(i, int) or not 0 <= i < self.lans:
+            raise IndexError('this lab has LANs 0..%d, not %r'
+                             % (self.lans - 1, i))
+        if i > 0:
+            return self._extra_lans[i - 1]
+        return LanInfo(index=0, dev=self.dev, bridge=self.bridge, ip=self.ip,
+                       ip6=self.ip6, prefix=self.prefix, prefix6=self.prefix6,
+                       vip=self.vip, vip6=self.vip6, mac=self.mac)
 
     # -- building ---------------------------------------------------------
 
@@ -237,28 +319,69 @@ class Lab:
         self._sysctl(SWITCH, 'net.ipv6.conf.all.disable_ipv6', 1, check=False)
         self._sysctl(SWITCH, 'net.ipv6.conf.default.disable_ipv6', 1,
                      check=False)
-        # No STP and no forward delay, so a re-plugged port forwards at once;
-        # no multicast snooping, so CARP adverts to 224.0.0.18 always flood.
-        _ip('-n', sw, 'link', 'add', self.bridge, 'type', 'bridge',
-            'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0')
-        _ip('-n', sw, 'link', 'set', self.bridge, 'up')
+        # The nodes do speak IPv6, whatever the host's defaults are.
+        for node in NODES:
+            self._sysctls(node, {'net.ipv6.conf.all.disable_ipv6': 0,
+                                 'net.ipv6.conf.default.disable_ipv6': 0})
+        all_lans = [self.lan(i) for i in range(self.lans)]
+        for lan in all_lans:
+            # No STP and no forward delay, so a re-plugged port forwards at
+            # once; no multicast snooping, so CARP adverts to 224.0.0.18
+            # always flood.
+            _ip('-n', sw, 'link', 'add', lan.bridge, 'type', 'bridge',
+                'stp_state', '0', 'forward_delay', '0', 'mcast_snooping', '0')
+            _ip('-n', sw, 'link', 'set', lan.bridge, 'up')
 
         for node in NODES:
-            ns, port = self.ns[node], self.port(node)
-            # Create the pair inside the node and push the peer to the switch.
-            _ip('-n', ns, 'link', 'add', self.dev, 'address', self.mac[node],
-                'type', 'veth', 'peer', 'name', port, 'netns', sw)
-            _ip('-n', sw, 'link', 'set', port, 'master', self.bridge)
-            _ip('-n', sw, 'link', 'set', port, 'up')
-            _ip('-n', ns, 'addr', 'add',
-                '%s/%d' % (self.ip[node], self.prefix), 'dev', self.dev)
-            _ip('-n', ns, 'link', 'set', self.dev, 'up')
+            ns = self.ns[node]
+            dad = self.run(node, ['sysctl', '-n',
+                                  'net.ipv6.conf.default.accept_dad'])
+            for lan in all_lans:
+                port = self.port(node, lan.index)
+                # Create the pair inside the node, push the peer to the switch.
+                _ip('-n', ns, 'link', 'add', lan.dev, 'address',
+                    lan.mac[node], 'type', 'veth', 'peer', 'name', port,
+                    'netns', sw)
+                _ip('-n', sw, 'link', 'set', port, 'master', lan.bridge)
+                _ip('-n', sw, 'link', 'set', port, 'up')
+                _ip('-n', ns, 'addr', 'add',
+                    '%s/%d' % (lan.ip[node], lan.prefix), 'dev', lan.dev)
+                # nodad: usable at once, no 1-2 s of "tentative".
+                _ip('-n', ns, 'addr', 'add',
+                    '%s/%d' % (lan.ip6[node], lan.prefix6), 'dev', lan.dev,
+                    'nodad')
+                # The link-local address the kernel adds at link-up skips
+                # DAD too; DAD is back on below, for addresses added later
+                # (a VIP carpd forgets to add with nodad stays tentative, as
+                # on a real router) and for link-locals after a cable pull.
+                self._sysctl(node, 'net.ipv6.conf.%s.accept_dad' % lan.dev, 0)
+                _ip('-n', ns, 'link', 'set', lan.dev, 'up')
+            self._wait_no_tentative(node)
+            self._sysctls(node, {'net.ipv6.conf.%s.accept_dad' % lan.dev:
+                                 dad.stdout.strip() for lan in all_lans})
 
         for node in ('r1', 'r2'):
             self._sysctl(node, 'net.ipv4.ip_forward', 1)
 
+    def _wait_no_tentative(self, node, timeout=3.0):
+        """Waits until node has no tentative IPv6 address (bounded)."""
+        def settled():
+            out = self.run(node, ['ip', '-j', '-6', 'addr', 'show',
+                                  'tentative']).stdout.strip()
+            return not any(link.get('addr_info')
+                           for link in json.loads(out or '[]'))
+        if not self.wait_for(settled, timeout, interval=0.01):
+            raise RuntimeError('carplab: %s: IPv6 addresses still tentative'
+                               ' after %.1f s' % (node, timeout))
+
     def _sysctl(self, node, key, value, check=True):
         self.run(node, ['sysctl', '-q', '-w', '%s=%s' % (key, value)],
+                 check=check)
+
+    def _sysctls(self, node, settings, check=True):
+        """Several sysctl settings in node, with a single command."""
+        self.run(node, ['sysctl', '-q', '-w',
+                        *('%s=%s' % kv for kv in settings.items())],
                  check=check)
 
     # -- using ------------------------------------------------------------
@@ -319,10 +442,68 @@ class Lab:
                 proc.wait(5)
         return proc.returncode
 
-    def cable(self, node, up):
-        """Plugs (up=True) or pulls node's cable at the switch end."""
-        _ip('-n', self.ns[SWITCH], 'link', 'set', self.port(node),
+    def cable(self, node, up, lan=0):
+        """Plugs (up=True) or pulls node's cable on LAN lan at the switch
+        end."""
+        self.lan(lan)                         # IndexError for a wrong LAN
+        _ip('-n', self.ns[SWITCH], 'link', 'set', self.port(node, lan),
             'up' if up else 'down')
+
+    # -- losing CARP multicast at the switch --------------------------------
+
+    def _nft(self, script):
+        """Feeds script to `nft -f -` in the switch's namespace."""
+        if shutil.which('nft') is None:
+            raise RuntimeError('carplab needs `nft` from nftables (make deps)')
+        res = subprocess.run(self._exec_argv(SWITCH, ['nft', '-f', '-']),
+                             input=script, capture_output=True, text=True,
+                             timeout=10)
+        if res.returncode != 0:
+            raise RuntimeError('nft: %s' % res.stderr.strip())
+
+    def block_carp_multicast(self, block, lan=0):
+        """Makes LAN lan's bridge drop (block=True) or forward again
+        (block=False) every frame sent to the CARP groups 224.0.0.18 and
+        ff02::12, and nothing else: unicast, ARP and neighbour discovery
+        still pass. Frames are dropped as they enter the bridge, so each
+        one counts once in carp_multicast_dropped()."""
+        info = self.lan(lan)
+        chain, counter = 'lan%d' % info.index, 'carp_drop_lan%d' % info.index
+        # Declaring the table, counter and chain again is harmless: nft
+        # creates what is missing and keeps the counter's value.
+        script = ('table bridge %s {\n'
+                  '    counter %s {\n    }\n'
+                  '    chain %s {\n'
+                  '        type filter hook prerouting priority 0;'
+                  ' policy accept;\n'
+                  '    }\n'
+                  '}\n'
+                  'flush chain bridge %s %s\n'
+                  % (NFT_TABLE, counter, chain, NFT_TABLE, chain))
+        if block:
+            ports = ', '.join('"%s"' % self.port(node, info.index)
+                              for node in NODES)
+            script += ('add rule bridge %s %s iifname { %s } ether daddr'
+                       ' { %s } counter name "%s" drop\n'
+                       % (NFT_TABLE, chain, ports,
+                          ', '.join(CARP_MULTICAST_MACS), counter))
+        self._nft(script)
+
+    def carp_multicast_dropped(self, lan=0):
+        """How many frames block_carp_multicast dropped on LAN lan so far
+        (0 if it was never blocked)."""
+        info = self.lan(lan)
+        if shutil.which('nft') is None:
+            return 0          # then nothing can have been blocked either
+        res = self.run(SWITCH, ['nft', '-j', 'list', 'counter', 'bridge',
+                                NFT_TABLE, 'carp_drop_lan%d' % info.index],
+                       check=False)
+        if res.returncode != 0:
+            return 0          # no table or counter yet: never blocked
+        for item in json.loads(res.stdout)['nftables']:
+            if 'counter' in item:
+                return int(item['counter']['packets'])
+        raise RuntimeError('nft printed no counter: %s' % res.stdout)
 
     @staticmethod
     def wait_for(predicate, timeout, interval=0.05):
@@ -401,16 +582,21 @@ def cleanup(verbose=True):
     return removed
 
 
-def shell():
+def shell(lans=1):
     """Builds a lab and keeps it until Enter or Ctrl-C."""
-    with Lab() as lab:
+    with Lab(lans=lans) as lab:
         print('lab is up; enter a node with:')
         for node in NODES + (SWITCH,):
-            addr = lab.ip.get(node, 'bridge %s' % lab.bridge)
+            addr = lab.ip.get(node, 'bridge %s' % ','.join(
+                lab.lan(i).bridge for i in range(lans)))
             print('  %-3s %-16s ip netns exec %s bash'
                   % (node, addr, lab.ns[node]))
-        print('VIP %s/%d; pull a cable: ip -n %s link set %s down'
-              % (lab.vip, lab.prefix, lab.ns[SWITCH], lab.port('r1')))
+        for i in range(lans):
+            lan = lab.lan(i)
+            print('%s: VIP %s/%d %s/%d; pull a cable: ip -n %s link set %s'
+                  ' down' % (lan.dev, lan.vip, lan.prefix, lan.vip6,
+                             lan.prefix6, lab.ns[SWITCH],
+                             lab.port('r1', i)))
         print('press Enter (or Ctrl-C) to tear down')
         try:
             sys.stdin.readline()
@@ -424,14 +610,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     sub = parser.add_subparsers(dest='command', required=True)
     sub.add_parser('cleanup', help='remove stale carplab-* namespaces')
-    sub.add_parser('shell', help='build a lab and wait for Enter')
+    shell_parser = sub.add_parser('shell',
+                                  help='build a lab and wait for Enter')
+    shell_parser.add_argument('--lans', type=int, default=1,
+                              help='number of LANs (default 1)')
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.exit(1, 'carplab: must run as root\n')
     if args.command == 'cleanup':
         cleanup()
     else:
-        shell()
+        shell(args.lans)
     return 0
 
 

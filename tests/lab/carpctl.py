@@ -44,31 +44,33 @@ class Kernel:
     def __exit__(self, *exc):
         self.close()
 
-    def addresses(self, node):
-        return [a.get_attr("IFA_ADDRESS") for a in self.handles[node].get_addr(family=socket.AF_INET)]
+    def addresses(self, node, family=socket.AF_INET):
+        return [a.get_attr("IFA_ADDRESS") for a in self.handles[node].get_addr(family=family)]
 
     def holders(self, addr=None):
         addr = addr or self.lab.vip
-        return [n for n in ("r1", "r2") if n in self.handles and addr in self.addresses(n)]
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        return [n for n in ("r1", "r2") if n in self.handles and addr in self.addresses(n, family)]
 
     def neighbour_mac(self, node, addr):
-        for n in self.handles[node].get_neighbours(family=socket.AF_INET):
+        family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+        for n in self.handles[node].get_neighbours(family=family):
             if n.get_attr("NDA_DST") == addr:
                 return n.get_attr("NDA_LLADDR")
         return None
 
-    def wait_holders(self, expected, timeout):
+    def wait_holders(self, expected, timeout, addr=None):
         """Poll until exactly `expected` hold the VIP; -> seconds it took, or None."""
         start = time.monotonic()
-        if self.lab.wait_for(lambda: self.holders() == expected, timeout, interval=0.01):
+        if self.lab.wait_for(lambda: self.holders(addr) == expected, timeout, interval=0.01):
             return time.monotonic() - start
         return None
 
-    def steady_holders(self, expected, seconds):
+    def steady_holders(self, expected, seconds, addr=None):
         """True if exactly `expected` hold the VIP at every sample for `seconds`."""
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            if self.holders() != expected:
+            if self.holders(addr) != expected:
                 return False
             time.sleep(0.05)
         return True
@@ -83,3 +85,37 @@ def write_script(path, body):
     path.write_text("#!/bin/sh\n" + body)
     os.chmod(str(path), 0o755)
     return str(path)
+
+
+def uci_text(status_file, sections):
+    """A /etc/config/carp: globals plus one `config vhid` per (name, options)."""
+    lines = ["config globals 'globals'", "\toption enabled '1'",
+             "\toption status_file '%s'" % status_file, "\toption status_interval '1'", ""]
+    for name, options in sections:
+        lines.append("config vhid '%s'" % name)
+        for key, value in options:
+            if isinstance(value, (list, tuple)):
+                lines.extend("\tlist %s '%s'" % (key, v) for v in value)
+            else:
+                lines.append("\toption %s '%s'" % (key, value))
+        lines.append("")
+    return "\n".join(lines)
+
+
+def start_carp_uci(lab, node, interpreter, tmp_path, sections):
+    """carpd reading a UCI file of its own; the status file lives in tmp_path
+    (namespaces share the filesystem, so each router needs its own)."""
+    conf = tmp_path / ("%s.uci" % node)
+    status_file = tmp_path / ("%s-status.json" % node)
+    conf.write_text(uci_text(str(status_file), sections))
+    log = str(tmp_path / ("%s-carp.log" % node))
+    proc = lab.start(node, [CARPD, "-c", str(conf)], env={"CARP_PYTHON": INTERPRETERS[interpreter]()}, log=log)
+    proc.log_path = log
+    proc.conf = conf
+    proc.status_file = status_file
+    return proc
+
+
+def ping6(lab, node, addr, count=3, interval="0.2"):
+    r = lab.run(node, ["ping", "-6", "-n", "-c", str(count), "-i", interval, "-W", "1", addr], check=False)
+    return r.returncode == 0
