@@ -37,8 +37,11 @@ class Group:
         self.destinations = self._destinations(cfg, iface.index)
         self.accepted = bytearray(CACHE_LEN)  # counter + MAC of the last valid advertisement
         self.accepted_valid = False
-        self.peer = bytearray(16)  # source of the last valid advertisement
-        self.peer_len = 0
+        # Sources of the last valid advertisements, per family: a dual-stack
+        # peer is known by its IPv4 address, as ucarp and the logs show it.
+        self.peer4 = bytearray(4)
+        self.peer6 = bytearray(16)
+        self.peer_len = 0  # 4 or 16: the family of the last one
         self.rx = 0
         self.tx = 0
         self.tx_errors = 0
@@ -104,12 +107,16 @@ class Group:
         return False
 
     def remember_peer(self, buf, off, length):
+        peer = self.peer4 if length == 4 else self.peer6
         for i in range(length):
-            self.peer[i] = buf[off + i]
-        self.peer_len = length
+            peer[i] = buf[off + i]
+        if length == 4 or self.peer_len != 4:
+            self.peer_len = length
 
     def peer_text(self):
-        return sockaddr.ip_text(bytes(self.peer[:self.peer_len])) if self.peer_len else None
+        if self.peer_len == 4:
+            return sockaddr.ip4_text(self.peer4)
+        return sockaddr.ip6_text(self.peer6) if self.peer_len else None
 
     def source_text(self):
         if self.source4:

@@ -113,7 +113,8 @@ def table(doc):
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = []
     for r in rows:
-        cells = [r[i].ljust(widths[i]) for i in range(len(header) - 1)] + [r[-1]]
+        # MicroPython's str has no ljust()
+        cells = [r[i] + " " * (widths[i] - len(r[i])) for i in range(len(header) - 1)] + [r[-1]]
         lines.append("  ".join(cells))
     drops = doc.get("drops") or {}
     if drops:
