@@ -39,12 +39,19 @@ def ip_packet(src, payload, ttl=255, total=None):
 
 INJECT = r'''
 import socket, sys, time
-packets = [bytes.fromhex(h) for h in sys.argv[1:]]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-s.setsockopt(socket.SOL_SOCKET, 25, b"lan0\0")
-s.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
-for p in packets:
-    s.sendto(p, ("224.0.0.18", 0))
+v4 = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
+v4.setsockopt(socket.SOL_SOCKET, 25, b"lan0\0")
+v4.setsockopt(socket.IPPROTO_IP, socket.IP_HDRINCL, 1)
+v6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 112)
+v6.setsockopt(socket.SOL_SOCKET, 25, b"lan0\0")
+index = socket.if_nametoindex("lan0")
+for arg in sys.argv[1:]:
+    family, hops, data = arg.split(":")
+    if family == "4":
+        v4.sendto(bytes.fromhex(data), ("224.0.0.18", 0))
+    else:
+        v6.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, int(hops))
+        v6.sendto(bytes.fromhex(data), ("ff02::12", 0, 0, index))
     time.sleep(0.01)
 '''
 
@@ -53,8 +60,9 @@ def test_send_and_reject_paths_run_under_heap_lock(lab, tmp_path):
     log = str(tmp_path / "heaplock.log")
     env = {"MICROPYPATH": FIRMWARE}
     script = os.path.join(ROOT, "tests", "mp", "heaplock_check.py")
-    proc = lab.start("r1", [command("micropython"), script, lab.dev, lab.ip["r1"],
-                            "%s/%d" % (lab.vip, lab.prefix), "4"], env=env, log=log)
+    proc = lab.start("r1", [command("micropython"), script, lab.dev, lab.ip["r1"], "4",
+                            "%s/%d" % (lab.vip, lab.prefix), "%s/%d" % (lab.vip6, lab.prefix6)],
+                     env=env, log=log)
     assert lab.wait_for(lambda: "READY" in open(log).read(), 10), open(log).read()
     own = bytes.fromhex(re.search(r"READY counter=([0-9a-f]{16})", open(log).read()).group(1))
     src = lab.ip["c1"]
@@ -66,14 +74,23 @@ def test_send_and_reject_paths_run_under_heap_lock(lab, tmp_path):
         ip_packet(src, advert(version=3)),  # FreeBSD VRRPv3
         ip_packet(src, advert(counter=own)),  # our own packet looped back
     ]
-    assert len(bad) == KINDS
-    inject = [p.hex() for p in bad for _ in range(EACH)]
+    bad6 = [  # the same over IPv6: the kernel writes the header, we choose the hop limit
+        (255, advert(vhid=9)),
+        (64, advert()),
+        (255, advert()[:20]),
+        (255, advert(good_checksum=False)),
+        (255, advert(version=3)),
+        (255, advert(counter=own)),
+    ]
+    assert len(bad) == len(bad6) == KINDS
+    inject = ["4:255:" + p.hex() for p in bad for _ in range(EACH)]
+    inject += ["6:%d:%s" % (hops, p.hex()) for hops, p in bad6 for _ in range(EACH)]
     lab.run("c1", [command("python3"), "-c", INJECT] + inject)
     assert proc.wait(20) == 0, open(log).read()
     out = open(log).read()
     assert "DONE" in out and "ALLOCATED" not in out, out
     drops = dict((m.group(1), int(m.group(2))) for m in re.finditer(r"drop (\w+) (\d+)", out))
     for reason in ("unknown_vhid", "bad_ttl", "short", "bad_checksum", "bad_version", "own_packet"):
-        assert drops[reason] == EACH, (reason, out)
+        assert drops[reason] == 2 * EACH, (reason, out)  # IPv4 and IPv6
     tx = int(re.search(r"tx (\d+) tx_errors (\d+)", out).group(1))
-    assert tx >= 4 and "tx_errors 0" in out and "state MASTER" in out, out
+    assert tx >= 8 and "tx_errors 0" in out and "state MASTER" in out, out

