@@ -94,7 +94,7 @@ def pick_interpreter(name):
     return found
 
 
-def vip_holders(lab):
+def vip_holders(lab, vip):
     """Routers whose lan0 carries the VIP right now, per the kernel."""
     holders = set()
     for node in ROUTERS:
@@ -103,7 +103,7 @@ def vip_holders(lab):
         if res.returncode != 0 or not res.stdout.strip():
             continue
         for link in json.loads(res.stdout):
-            if any(a.get('local') == lab.vip for a in link.get('addr_info', [])):
+            if any(a.get('local') == vip for a in link.get('addr_info', [])):
                 holders.add(node)
     return holders
 
@@ -135,8 +135,11 @@ def longest_gap_ms(times, since, until):
 
 
 class Demo:
-    def __init__(self, lab, interpreter, logdir, narrator):
+    def __init__(self, lab, interpreter, logdir, narrator, ipv6=False):
         self.lab, self.logdir, self.say = lab, logdir, narrator.say
+        # With --ipv6 the routers hold both VIPs and the client pings the IPv6 one.
+        self.ipv6 = ipv6
+        self.vip = lab.vip6 if ipv6 else lab.vip
         self.env = {'CARP_PYTHON': interpreter,
                     # python3 block-buffers a file stdout: keep lines live
                     'PYTHONUNBUFFERED': '1'}
@@ -152,6 +155,8 @@ class Demo:
                 '-v', str(VHID), '-p', PASSPHRASE,
                 '-a', '%s/%d' % (lab.vip, lab.prefix), '-b', str(ADVBASE),
                 '-k', str(ADVSKEW[node]), '-P']
+        if self.ipv6:
+            argv += ['-a', '%s/%d' % (lab.vip6, lab.prefix6)]
         log = os.path.join(self.logdir, node + '.log')
         self.say('start: ' + ' '.join(argv), node)
         self.daemons[node] = lab.start(node, argv, env=self.env, log=log)
@@ -166,7 +171,7 @@ class Demo:
 
     def holders(self):
         self.check_daemons()
-        return vip_holders(self.lab)
+        return vip_holders(self.lab, self.vip)
 
     def wait_holders(self, wanted, timeout):
         return self.lab.wait_for(lambda: self.holders() == wanted, timeout)
@@ -217,12 +222,12 @@ class Demo:
         if not self.wait_holders({'r1'}, FIRST_MASTER_TIMEOUT):
             raise DemoError('no single master after %d s; VIP on %s'
                             % (FIRST_MASTER_TIMEOUT, show(self.holders())))
-        self.say('master: r1 holds %s' % lab.vip)
+        self.say('master: r1 holds %s' % self.vip)
 
-        lab.start('c1', ['ping', '-D', '-n', '-i', str(PING_INTERVAL),
-                         '-W', '1', '-w', str(PING_DEADLINE), lab.vip],
+        lab.start('c1', ['ping', '-6' if self.ipv6 else '-4', '-D', '-n', '-i', str(PING_INTERVAL),
+                         '-W', '1', '-w', str(PING_DEADLINE), self.vip],
                   log=self.ping_log)
-        self.say('c1 pings %s every %d ms' % (lab.vip, PING_INTERVAL * 1000))
+        self.say('c1 pings %s every %d ms' % (self.vip, PING_INTERVAL * 1000))
         if not lab.wait_for(lambda: reply_times(self.ping_log), 5):
             raise DemoError('c1 gets no reply from the VIP')
         time.sleep(SETTLE)
@@ -256,6 +261,8 @@ def main(argv=None):
     parser.add_argument('--python', choices=('micropython', 'python3'),
                         default='micropython',
                         help='interpreter carpd runs on (default micropython)')
+    parser.add_argument('--ipv6', action='store_true',
+                        help='also give the routers an IPv6 VIP and have the client ping that one')
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.exit(1, 'demo: must run as root (network namespaces)\n')
@@ -274,7 +281,7 @@ def main(argv=None):
             narrator.say('lab up: r1 %s, r2 %s, c1 %s, VIP %s/%d'
                          % (lab.ip['r1'], lab.ip['r2'], lab.ip['c1'],
                             lab.vip, lab.prefix))
-            demo = Demo(lab, interpreter, logdir, narrator)
+            demo = Demo(lab, interpreter, logdir, narrator, ipv6=args.ipv6)
             for node in ROUTERS:
                 # Create the log first so the follower can open it at once.
                 open(os.path.join(logdir, node + '.log'), 'a').close()
