@@ -107,10 +107,13 @@ def unicast(where, value):
 class Globals:
     """The daemon-wide settings (UCI section `globals`)."""
 
-    def __init__(self, enabled=True, status_file="/var/run/carp/status.json", status_interval=5):
+    def __init__(self, enabled=True, status_file="/var/run/carp/status.json", status_interval=5,
+                 user_script=False, hook_timeout=30):
         self.enabled = enabled
         self.status_file = status_file
         self.status_interval = status_interval
+        self.user_script = user_script  # hooks run /etc/carp.user
+        self.hook_timeout = hook_timeout  # seconds one hotplug-call run may take
 
 
 class VhidConfig:
@@ -118,7 +121,7 @@ class VhidConfig:
 
     def __init__(self, name, device, vhid, passphrase, vips,
                  advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None,
-                 peers=(), enabled=True):
+                 peers=(), enabled=True, interface=None, dnsmasq=False, wan=(), conntrackd=False):
         self.name = name
         self.device = device
         self.vhid = vhid
@@ -132,6 +135,11 @@ class VhidConfig:
         self.source = source  # packed IPv4, or None: the device's first IPv4 address
         self.peers = list(peers)  # unicast (family, packed); none: multicast
         self.enabled = enabled
+        self.interface = interface  # the netifd name, when configured by it
+        # Hook recipes this vhid's transitions drive (package/carp/files/hotplug.d/carp):
+        self.dnsmasq = dnsmasq  # DHCP served only while master
+        self.wan = list(wan)  # netifd interfaces brought up only while master
+        self.conntrackd = conntrackd  # commit/flush the connection tracking cache
 
     def key(self):
         """Everything that, when changed, requires restarting this vhid."""
@@ -139,6 +147,8 @@ class VhidConfig:
                 tuple(sorted((v.family, v.packed, v.prefixlen) for v in self.vips)),
                 self.advbase, self.advskew, self.preempt, self.demote, self.deadratio,
                 self.source, tuple(sorted(self.peers)), self.enabled)
+        # Hook switches are left out on purpose: changing them needs no
+        # restart, the next transition simply runs with the new ones.
 
     def addrs(self, family):
         return [v.packed for v in self.vips if v.family == family]

@@ -102,6 +102,8 @@ class Daemon:
         self.status_path = settings.status_file if settings else None
         self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
         self.status_deadline = None
+        self.hooks = None  # a hooks.HookPipe when the launcher started the worker
+        self.settings = settings
         for cfg in configs:
             if cfg.enabled:
                 self._add_group(cfg)
@@ -221,7 +223,27 @@ class Daemon:
         elif m.reason in (machine.R_PREEMPT, machine.R_BOW_OUT, machine.R_DEMOTED_PEER, machine.R_SLOW_MASTER):
             detail += " (%s)" % peer
         log("%s: %s -> %s (%s)" % (group.name(), machine.STATE_NAMES[m.previous], m.state_name(), detail))
+        self.run_hooks(group, "STOP" if m.reason == machine.R_STOP else m.state_name(), detail)
         self.write_status()
+
+    def run_hooks(self, group, action, reason):
+        """Queue `hotplug-call carp` for this transition (never waits)."""
+        if self.hooks is None:
+            return
+        cfg = group.cfg
+        settings = self.settings
+        sent = self.hooks.send({
+            "ACTION": action, "PREVIOUS": machine.STATE_NAMES[group.machine.previous],
+            "VHID": cfg.vhid, "INSTANCE": cfg.name, "INTERFACE": cfg.interface or "",
+            "DEVICE": cfg.device, "VIPS": " ".join(v.text for v in cfg.vips), "REASON": reason,
+            "PEER": group.peer_text() or "",
+            "CARP_DNSMASQ": 1 if cfg.dnsmasq else 0, "CARP_WAN": " ".join(cfg.wan),
+            "CARP_CONNTRACKD": 1 if cfg.conntrackd else 0,
+            "CARP_USER_SCRIPT": 1 if settings is not None and settings.user_script else 0,
+            "TIMEOUT": settings.hook_timeout if settings is not None else 30,
+        })
+        if not sent:
+            log("%s: hook for %s dropped: the hook worker is behind or gone" % (group.name(), action))
 
     # -- status -------------------------------------------------------------
     def write_status(self):
@@ -433,6 +455,7 @@ class Daemon:
             if (cfg.device, cfg.vhid) in wanted:
                 self._start_group(self._add_group(cfg), now)
         if settings is not None:
+            self.settings = settings
             self.status_path = settings.status_file
             self.status_interval_ms = settings.status_interval * 1000
         log(": reloaded: %d kept, %d stopped, %d started" % (kept, removed, len(wanted)))
@@ -442,8 +465,13 @@ class Daemon:
         """Bow out as master, release the addresses, close everything."""
         now = clock.ticks_ms()
         for group in self.groups:
-            self.apply(group, group.machine.stop(now))
+            actions = group.machine.stop(now)
+            self.apply(group, actions)
+            if not actions & TRANSITION:  # already in INIT: hooks still hear of the stop
+                self.run_hooks(group, "STOP", machine.R_STOP)
         self.write_status()
+        if self.hooks is not None:
+            self.hooks.close()  # the worker runs what is queued, then exits
         for iface in self.interfaces:
             iface.close()
         self.events.close()
@@ -499,12 +527,13 @@ def _read_launcher_request(fd):
     return "reload" if line.strip() == "reload" else None
 
 
-def _control_fd():
+def _fd_from_env(name):
+    """A file descriptor number the launcher passed in the environment."""
     try:
         from os import getenv
     except ImportError:
         return None
-    value = getenv("CARP_CONTROL_FD")
+    value = getenv(name)
     if value is not None and value.isdigit():
         return int(value)
     return None
@@ -516,9 +545,13 @@ def run(configs, settings=None, reload_config=None):
     except (Fatal, OSError) as e:
         sys.stderr.write("carpd: %s\n" % e)
         return 1
-    control = _control_fd()
+    control = _fd_from_env("CARP_CONTROL_FD")
     if control is not None:
         daemon.watch_control(control, _read_launcher_request)
+    hook_fd = _fd_from_env("CARP_HOOK_FD")
+    if hook_fd is not None:
+        from carp import hooks
+        daemon.hooks = hooks.HookPipe(hook_fd)
     _watch_signals(daemon)
     daemon.run()
     return 0

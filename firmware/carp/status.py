@@ -58,10 +58,12 @@ def document(daemon):
     for i, count in enumerate(daemon.drops):
         if count:
             drops[daemon.DROP_REASONS[i]] = count
+    hooks = daemon.hooks
     return {
         "version": VERSION,
         "updated": int(time.time()),
         "drops": drops,
+        "hooks": {"sent": hooks.sent, "dropped": hooks.dropped} if hooks is not None else None,
         "vhids": [group_status(g, daemon.DROP_REASONS) for g in daemon.groups],
     }
 

@@ -29,9 +29,9 @@ back, only its length.
 from carp import config, uci
 from carp.config import AF_INET, AF_INET6, ConfigError
 
-GLOBALS_OPTIONS = ("enabled", "status_file", "status_interval")
-VHID_OPTIONS = ("address", "advbase", "advskew", "deadratio", "demote", "device", "enabled",
-                "interface", "password", "peer", "preempt", "source", "vhid")
+GLOBALS_OPTIONS = ("enabled", "hook_timeout", "status_file", "status_interval", "user_script")
+VHID_OPTIONS = ("address", "advbase", "advskew", "conntrackd", "deadratio", "demote", "device", "dnsmasq",
+                "enabled", "interface", "password", "peer", "preempt", "source", "vhid", "wan")
 SECTION_TYPES = ("globals", "vhid")
 
 # The spellings OpenWrt's shell config_get_bool takes, and only those: the
@@ -155,7 +155,29 @@ def _globals(section, errors):
     return config.Globals(
         enabled=o.check("enabled", boolean, True),
         status_file=o.check("status_file", absolute_path, "/var/run/carp/status.json"),
-        status_interval=o.check("status_interval", _integer(1, 3600), 5))
+        status_interval=o.check("status_interval", _integer(1, 3600), 5),
+        user_script=o.check("user_script", boolean, False),
+        hook_timeout=o.check("hook_timeout", _integer(1, 300), 30))
+
+
+def netifd_name(where, value):
+    """A logical interface name as netifd allows it (letters, digits, _)."""
+    ok = 0 < len(value) <= 15
+    for c in value:
+        if not (c.isalpha() or c.isdigit() or c == "_"):
+            ok = False
+    if not ok:
+        raise ConfigError(where, value, "a netifd interface name (1..15 letters, digits or _)")
+    return value
+
+
+def _wan(o):
+    names = []
+    for text in o.items("wan"):
+        name = o.run(netifd_name, o.where("wan"), text)
+        if name is not None and name not in names:
+            names.append(name)
+    return names
 
 
 def interface_device(name, network_sections):
@@ -267,7 +289,11 @@ def _vhid(section, network_sections, errors):
         deadratio=o.check("deadratio", _integer(1, 255), 3),
         source=o.check("source", config.ipv4),
         peers=_peers(o, vips),
-        enabled=o.check("enabled", boolean, True))
+        enabled=o.check("enabled", boolean, True),
+        interface=o.text("interface"),
+        dnsmasq=o.check("dnsmasq", boolean, False),
+        wan=_wan(o),
+        conntrackd=o.check("conntrackd", boolean, False))
 
 
 def _check_unique(vhids, errors):
