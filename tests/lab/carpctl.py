@@ -12,12 +12,12 @@ PASSPHRASE = "lab-secret"
 VHID = 1
 
 
-def start_carp(lab, node, interpreter, advskew, tmp_path, extra=(), vhid=VHID, passphrase=PASSPHRASE):
+def start_carp(lab, node, interpreter, advskew, tmp_path, extra=(), vhid=VHID, passphrase=PASSPHRASE, env=None):
     """carpd through its launcher, as procd runs it; log in tmp_path/<node>.log."""
     argv = [CARPD, "-i", lab.dev, "-s", lab.ip[node], "-v", str(vhid), "-p", passphrase,
             "-a", "%s/%d" % (lab.vip, lab.prefix), "-b", "1", "-k", str(advskew), "-P"] + list(extra)
     log = str(tmp_path / ("%s-carp.log" % node))
-    proc = lab.start(node, argv, env={"CARP_PYTHON": INTERPRETERS[interpreter]()}, log=log)
+    proc = lab.start(node, argv, env=dict(env or {}, CARP_PYTHON=INTERPRETERS[interpreter]()), log=log)
     proc.log_path = log
     return proc
 
