@@ -44,3 +44,23 @@ demo: deps
 
 lab-clean:
 	$(HOST_PYTHON) board/lab/carplab.py cleanup
+
+# Router images with carp, built by the OpenWrt Image Builder (board/README.md):
+#   make firmware BOARD=archer-c7-v5 ROLE=primary [RELEASE=24.10.8]
+#        [IB=/path/to/openwrt-imagebuilder-...] [RUN=1]
+#        [EXTRA_PACKAGES="luci-app-carp conntrackd"] [CARP_PASSWORD_FILE=file]
+# prints the Image Builder's download URL and its `make image` command; with
+# RUN=1 it runs that command inside IB. `make firmware-list` lists the boards.
+FIRMWARE_FLAGS = --board '$(BOARD)' --role '$(ROLE)' \
+	$(if $(RELEASE),--release '$(RELEASE)') $(if $(IB),--ib '$(IB)') \
+	$(if $(filter-out 0,$(RUN)),--run) \
+	$(if $(EXTRA_PACKAGES),--extra-packages '$(EXTRA_PACKAGES)') \
+	$(if $(CARP_PASSWORD_FILE),--password-file '$(CARP_PASSWORD_FILE)')
+
+.PHONY: firmware firmware-list
+
+firmware:
+	@$(HOST_PYTHON) board/firmware.py $(FIRMWARE_FLAGS)
+
+firmware-list:
+	@$(HOST_PYTHON) board/firmware.py --list
