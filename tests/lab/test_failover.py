@@ -72,13 +72,18 @@ def test_sigterm_of_master_bows_out_and_backup_takes_over_at_once(lab, kernel, i
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_daemon_never_outlives_a_killed_launcher(lab, kernel, interpreter, tmp_path):
+def test_daemon_and_hook_worker_never_outlive_a_killed_launcher(lab, kernel, interpreter, tmp_path):
     r1, r2 = elect(lab, kernel, interpreter, tmp_path)
-    daemons = lab.run("r1", ["pgrep", "-P", str(r1.pid)]).stdout.split()
-    assert len(daemons) == 1
+    children = lab.run("r1", ["pgrep", "-P", str(r1.pid)]).stdout.split()
+    commands = [open("/proc/%s/cmdline" % pid, "rb").read() for pid in children]
+    assert len(children) == 2  # the daemon and the hook worker
+    assert any(b"-m\0carp" in c for c in commands) and any(b"carp-hooks" in c for c in commands)
     r1.send_signal(signal.SIGKILL)  # procd's last resort
     assert kernel.wait_holders(["r2"], 3.0) is not None  # the daemon saw the FIFO close and bowed out
-    assert lab.wait_for(lambda: lab.run("r1", ["kill", "-0", daemons[0]], check=False).returncode != 0, 3)
+
+    def gone():
+        return all(lab.run("r1", ["kill", "-0", pid], check=False).returncode != 0 for pid in children)
+    assert lab.wait_for(gone, 3)
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
