@@ -8,14 +8,16 @@ import heapq
 import socket
 
 from carp import clock, machine
-from carp.machine import ANNOUNCE, BOW_OUT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
+from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
 
 
 class Router:
-    def __init__(self, name, addr, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3):
+    def __init__(self, name, addr, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, preempt_delay_ms=0):
         self.name = name
         self.addr = bytes(socket.inet_pton(socket.AF_INET, addr))
-        self.machine = machine.Machine(1, advbase, advskew, preempt, demote, deadratio, ticks=clock)
+        self.machine = machine.Machine(1, advbase, advskew, preempt, demote, deadratio, ticks=clock,
+                                       preempt_delay_ms=preempt_delay_ms)
+        self.conflicts = []
         self.holds_vip = False
         self.alive = False
         self.link_up = True
@@ -48,7 +50,7 @@ class Lan:
         if actions & TAKE_VIPS:
             r.holds_vip = True
         if actions & SEND_ADVERT:
-            self._broadcast(r, r.machine.advbase, r.machine.advskew)
+            self._broadcast(r, r.machine.advbase, r.machine.advertised_skew())
         if actions & ANNOUNCE:
             r.announces.append(self.time)
         if actions & BOW_OUT:
@@ -57,6 +59,8 @@ class Lan:
             r.holds_vip = False
         if actions & TRANSITION:
             r.history.append((self.time, r.state, r.machine.reason))
+        if actions & CONFLICT:
+            r.conflicts.append(self.time)
 
     def _broadcast(self, sender, advbase, advskew):
         if not sender.link_up:

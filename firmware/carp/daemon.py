@@ -18,7 +18,7 @@ import time
 
 from carp import clock, machine, netlink, rawsock, sockaddr, status, wire
 from carp.group import Group, random_counter
-from carp.machine import ANNOUNCE, BOW_OUT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
+from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
 
 AF_INET = sockaddr.AF_INET
 AF_INET6 = sockaddr.AF_INET6
@@ -177,7 +177,7 @@ class Daemon:
         if actions & TAKE_VIPS:
             self._vips(group, True)
         if actions & SEND_ADVERT:
-            group.send(m.advbase, m.advskew)
+            group.send(m.advbase, m.advertised_skew())
         if actions & ANNOUNCE:
             self._announce(group)
         if actions & BOW_OUT:
@@ -186,6 +186,18 @@ class Daemon:
             self._vips(group, False)
         if actions & TRANSITION:
             self._transition(group)
+        if actions & CONFLICT:
+            self._conflict(group)
+
+    def _conflict(self, group):
+        group.conflicts += 1
+        group.last_conflict = int(time.time())
+        peer = group.peer_text()
+        log("%s: split brain: %s was master too (advbase %d, advskew %d, demote %d); we stay master "
+            "and re-announce" % (group.name(), peer, group.machine.peer_advbase, group.machine.peer_advskew,
+                                 group.machine.peer_demote))
+        self.run_hooks(group, "MASTER", "%s (%s)" % (machine.R_CONFLICT, peer))
+        self.write_status()
 
     def _vips(self, group, add):
         for v in group.cfg.vips:

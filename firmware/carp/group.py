@@ -47,6 +47,8 @@ class Group:
         self.tx_errors = 0
         self.drops = [0] * drop_kinds
         self.transitions = 0
+        self.conflicts = 0  # other masters heard while master (split brains healed)
+        self.last_conflict = None
         self.since = int(time.time())
 
     @staticmethod

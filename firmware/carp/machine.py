@@ -21,6 +21,14 @@ Rules are OpenBSD's (carp-wire.md section 4.2) with these choices:
   timers cannot repeat forever.
 - a bow-out (advbase 255, advskew 255) makes a BACKUP take over at once,
   whatever its own advbase.
+- demotion is signalled both ways: the OpenBSD demote byte, and an advskew
+  raised to 240 while demoted, as FreeBSD does for peers (FreeBSD, ucarp) that
+  ignore the byte. Our own comparisons and interval use that raised skew.
+- a MASTER that hears another master and keeps mastership answers at once
+  and re-sends its gratuitous ARP/NA (CONFLICT), at most once per interval,
+  so clients that followed the other master come back.
+- preempt_delay_ms: a BACKUP that could preempt waits this long, and only
+  takes over if it is still the better one then.
 """
 INIT = 0
 BACKUP = 1
@@ -34,6 +42,7 @@ ANNOUNCE = 4  # gratuitous ARP (and NA) for the virtual addresses
 BOW_OUT = 8  # send one advertisement with advbase 255, advskew 255
 RELEASE_VIPS = 16  # remove the virtual addresses
 TRANSITION = 32  # state changed: log it, update status, run hooks
+CONFLICT = 64  # another master was heard and we kept mastership (split brain healed)
 
 # Tie results for on_advert, from tie(): who keeps mastership when two
 # masters advertise exactly alike.
@@ -43,6 +52,7 @@ TIE_SPLIT_LOWER = 2  # the two readings disagree; ours is lower as a number
 TIE_SPLIT_HIGHER = 3  # the two readings disagree; ours is higher as a number
 
 BOW_OUT_VALUE = 255
+DEMOTED_ADVSKEW = 240  # FreeBSD's cap: what a demoted router advertises, for peers blind to the demote byte
 MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
 DELAYED_ANNOUNCE = 2  # repeat the gratuitous ARP two advertisements later (for L3 switches)
 
@@ -59,6 +69,7 @@ R_PREFERRED = "more preferred master"
 R_LESS_DEMOTED_PEER = "peer is less demoted"
 R_TIE = "equal master with a lower address"
 R_STOP = "stopped"
+R_CONFLICT = "split brain: another master heard, kept mastership and re-announced"
 
 
 def _lower(ours, buf, off, first, step):
@@ -93,7 +104,8 @@ def master_down_ms(advbase, advskew, deadratio):
 
 
 class Machine:
-    def __init__(self, vhid, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, ticks=None):
+    def __init__(self, vhid, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, ticks=None,
+                 preempt_delay_ms=0):
         if ticks is None:
             from carp import clock as ticks
         self._ticks_add = ticks.ticks_add
@@ -104,6 +116,9 @@ class Machine:
         self.preempt = preempt
         self.demote = demote
         self.deadratio = deadratio
+        self.preempt_delay_ms = preempt_delay_ms
+        self.preempt_since = None  # when we first could have preempted
+        self.last_conflict = None  # when we last answered another master
         self.state = INIT
         self.previous = INIT
         self.reason = R_START
@@ -115,8 +130,13 @@ class Machine:
         self.peer_demote = 0
 
     # -- derived timing ---------------------------------------------------
+    def advertised_skew(self):
+        if self.demote and self.advskew < DEMOTED_ADVSKEW:
+            return DEMOTED_ADVSKEW
+        return self.advskew
+
     def interval_ms(self):
-        return interval_ms(self.advbase, self.advskew)
+        return interval_ms(self.advbase, self.advertised_skew())
 
     def master_down_ms(self):
         return master_down_ms(self.advbase, self.advskew, self.deadratio)
@@ -137,6 +157,7 @@ class Machine:
         return actions | self._enter(BACKUP, reason)
 
     def _become_master(self, now, reason):
+        self.preempt_since = None
         self.deadline = self._ticks_add(now, self.interval_ms())
         self.announce_countdown = DELAYED_ANNOUNCE
         return TAKE_VIPS | SEND_ADVERT | ANNOUNCE | self._enter(MASTER, reason)
@@ -170,8 +191,13 @@ class Machine:
 
     def set_demote(self, now, demote):
         """Change our demotion; a MASTER advertises at once so peers see it."""
+        if demote == self.demote:
+            return 0
         self.demote = demote
-        return SEND_ADVERT if self.state == MASTER else 0
+        if self.state == MASTER:
+            self.deadline = self._ticks_add(now, self.interval_ms())
+            return SEND_ADVERT
+        return 0
 
     def on_timer(self, now):
         if self.deadline is None or self._ticks_diff(now, self.deadline) < 0:
@@ -197,27 +223,55 @@ class Machine:
         self.peer_advskew = advskew
         self.peer_demote = demote
         theirs = advbase * 256 + advskew
-        ours = self.advbase * 256 + self.advskew
+        ours = self.advbase * 256 + self.advertised_skew()
         if self.state == MASTER:
+            # Yielding, a master sends one last advertisement (as ucarp does):
+            # the winner may not have heard us yet, and must learn that clients
+            # may still be following us, so that it re-announces (CONFLICT).
+            if advbase == BOW_OUT_VALUE and advskew == BOW_OUT_VALUE:
+                return 0  # another master leaving: nothing to resolve
             if demote < self.demote:
-                return self._become_backup(now, R_LESS_DEMOTED_PEER)
+                return SEND_ADVERT | self._become_backup(now, R_LESS_DEMOTED_PEER)
             if demote == self.demote:
                 if theirs < ours:
-                    return self._become_backup(now, R_PREFERRED)
+                    return SEND_ADVERT | self._become_backup(now, R_PREFERRED)
+                if theirs == ours and tie == TIE_PEER_WINS:
+                    return SEND_ADVERT | self._become_backup(now, R_TIE)
                 if theirs == ours and tie != TIE_WE_WIN:
+                    # Split tie: both yield, nobody stays master to re-announce,
+                    # so no last advertisement (it would re-arm the peer's timer
+                    # and undo the wait that breaks the race).
                     actions = self._become_backup(now, R_TIE)
                     if tie == TIE_SPLIT_HIGHER:
                         self.deadline = self._ticks_add(self.deadline, self.interval_ms())
                     return actions
-            return 0
+            return self._conflict(now)
         # BACKUP
         if advbase == BOW_OUT_VALUE and advskew == BOW_OUT_VALUE:
             return self._become_master(now, R_BOW_OUT)
         if demote > self.demote:
             return self._become_master(now, R_DEMOTED_PEER)
         if self.preempt and theirs > ours and demote == self.demote:
-            return self._become_master(now, R_PREEMPT)
+            if self.preempt_delay_ms <= 0:
+                return self._become_master(now, R_PREEMPT)
+            if self.preempt_since is None:
+                self.preempt_since = now
+            elif self._ticks_diff(now, self.preempt_since) >= self.preempt_delay_ms:
+                return self._become_master(now, R_PREEMPT)
+        else:
+            self.preempt_since = None
         if self.advbase != 0 and self.deadratio * self.advbase * 256 < theirs:
             return self._become_master(now, R_SLOW_MASTER)
         self.deadline = self._ticks_add(now, self.master_down_ms())
         return 0
+
+    def _conflict(self, now):
+        """Another master that should yield to us: answer at once so it does,
+        and re-announce our VIPs; once per interval, so a flood of such
+        advertisements cannot make us send more than we receive."""
+        if self.last_conflict is not None and self._ticks_diff(now, self.last_conflict) < self.interval_ms():
+            return 0
+        self.last_conflict = now
+        self.deadline = self._ticks_add(now, self.interval_ms())
+        self.announce_countdown = DELAYED_ANNOUNCE
+        return SEND_ADVERT | ANNOUNCE | CONFLICT

@@ -299,3 +299,85 @@ def test_property_one_master_and_it_is_the_most_preferred_live_router(skews, sta
 def test_tie_reads_addresses_as_numbers_and_byte_reversed(ours, theirs, expected):
     import socket
     assert machine.tie(socket.inet_aton(ours), socket.inet_aton(theirs), 0) == expected
+
+
+# -- demotion both ways, preempt delay, split brain (issue 5) -----------------
+
+def test_a_demoted_router_advertises_advskew_240_for_peers_blind_to_the_demote_byte():
+    m = machine.Machine(1, advbase=1, advskew=0)
+    assert m.advertised_skew() == 0 and m.interval_ms() == 1000
+    m.demote = 1
+    assert m.advertised_skew() == machine.DEMOTED_ADVSKEW == 240
+    assert m.interval_ms() == machine.interval_ms(1, 240)
+    m.advskew = 250
+    assert m.advertised_skew() == 250  # already less preferred than the cap
+
+
+def test_demotion_change_makes_a_master_advertise_at_once_and_only_on_change():
+    m = machine.Machine(1)
+    m.start(0, True)
+    m.on_timer(m.deadline)
+    assert m.state == machine.MASTER
+    assert m.set_demote(5000, 1) == machine.SEND_ADVERT
+    assert m.set_demote(5001, 1) == 0
+    m2 = machine.Machine(1)
+    m2.start(0, True)
+    assert m2.set_demote(10, 1) == 0  # a backup has nothing to announce
+
+
+def test_a_demoted_master_loses_even_against_a_peer_that_ignores_the_demote_byte():
+    # r2 stands for a FreeBSD or ucarp peer: it never sees the demote byte
+    # (we keep its own demote at 0 and it reads only advbase/advskew), so only
+    # the raised advskew can make it preempt.
+    lan = pair(preempt=True)
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(10000)
+    r2 = lan.routers["r2"].machine
+    original = r2.on_advert
+    r2.on_advert = lambda now, advbase, advskew, demote, tie=0: original(now, advbase, advskew, 0, tie)
+    lan.demote("r1", 1)
+    lan.run_for(100)
+    assert lan.masters() == ["r2"]
+    assert lan.routers["r2"].history[-1][2] == machine.R_PREEMPT
+
+
+def test_preempt_delay_makes_the_preferred_router_wait_before_taking_over():
+    lan = Lan(Router("r1", "10.0.0.1", 1, 0, True, preempt_delay_ms=5000), Router("r2", "10.0.0.2", 1, 100, True))
+    lan.start("r2")
+    lan.run_for(10000)
+    joined = lan.time
+    lan.start("r1")
+    lan.run_for(4000)
+    assert lan.masters() == ["r2"]  # r1 could preempt, but waits
+    lan.run_for(4000)
+    took = lan.became_master_at("r1")
+    assert took is not None and joined + 5000 <= took <= joined + 5000 + 1390 + 1
+    assert lan.masters() == ["r1"]
+
+
+def test_split_brain_heals_with_one_re_announcing_master():
+    lan = pair()
+    lan.blocked = {("r1", "r2"), ("r2", "r1")}
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(5000)
+    assert lan.masters() == ["r1", "r2"]
+    announces = len(lan.routers["r1"].announces)
+    healed = lan.time
+    lan.blocked = set()
+    lan.run_for(1500)
+    assert lan.masters() == ["r1"]
+    assert lan.became_master_at("r2") < healed  # r2 stepped down, did not come back
+    r1 = lan.routers["r1"]
+    assert len(r1.conflicts) == 1 and r1.conflicts[0] - healed <= 1390 + 1
+    assert len(r1.announces) >= announces + 1  # the burst after the conflict
+
+
+def test_a_flood_of_other_master_advertisements_gets_one_answer_per_interval():
+    m = machine.Machine(1)
+    m.start(0, True)
+    m.on_timer(m.deadline)  # MASTER at 3000
+    answers = [m.on_advert(3100 + i, 1, 200, 0) for i in range(500)]  # 500 in half a second
+    assert sum(1 for a in answers if a & machine.SEND_ADVERT) == 1
+    assert m.on_advert(4200, 1, 200, 0) & machine.CONFLICT
