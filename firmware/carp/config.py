@@ -108,12 +108,13 @@ class Globals:
     """The daemon-wide settings (UCI section `globals`)."""
 
     def __init__(self, enabled=True, status_file="/var/run/carp/status.json", status_interval=5,
-                 user_script=False, hook_timeout=30):
+                 user_script=False, hook_timeout=30, boot_delay=0):
         self.enabled = enabled
         self.status_file = status_file
         self.status_interval = status_interval
         self.user_script = user_script  # hooks run /etc/carp.user
         self.hook_timeout = hook_timeout  # seconds one hotplug-call run may take
+        self.boot_delay = boot_delay  # seconds every vhid stays in INIT after the daemon starts
 
 
 class VhidConfig:
@@ -121,7 +122,9 @@ class VhidConfig:
 
     def __init__(self, name, device, vhid, passphrase, vips,
                  advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None,
-                 peers=(), enabled=True, interface=None, dnsmasq=False, wan=(), conntrackd=False):
+                 peers=(), enabled=True, interface=None, dnsmasq=False, wan=(), conntrackd=False,
+                 group="carp", track_interfaces=(), track_pings=(), ping_interval=1, ping_rise=3, ping_fall=3,
+                 preempt_delay=0, up_delay=0):
         self.name = name
         self.device = device
         self.vhid = vhid
@@ -140,15 +143,24 @@ class VhidConfig:
         self.dnsmasq = dnsmasq  # DHCP served only while master
         self.wan = list(wan)  # netifd interfaces brought up only while master
         self.conntrackd = conntrackd  # commit/flush the connection tracking cache
+        # Tracking (each failed thing demotes every vhid of the same group by 1):
+        self.group = group  # demotion group: its vhids fail over together
+        self.track_interfaces = list(track_interfaces)  # devices whose carrier must be up
+        self.track_pings = list(track_pings)  # packed IPv4 targets of ICMP echo
+        self.ping_interval = ping_interval  # seconds between echo requests
+        self.ping_rise = ping_rise  # replies in a row that make a lost target good again
+        self.ping_fall = ping_fall  # misses in a row that make a target lost
+        self.preempt_delay = preempt_delay  # seconds a backup waits before preempting
+        self.up_delay = up_delay  # seconds a carrier must stay up before it counts (flap damping)
 
     def key(self):
         """Everything that, when changed, requires restarting this vhid."""
         return (self.device, self.vhid, self.passphrase,
                 tuple(sorted((v.family, v.packed, v.prefixlen) for v in self.vips)),
                 self.advbase, self.advskew, self.preempt, self.demote, self.deadratio,
-                self.source, tuple(sorted(self.peers)), self.enabled)
-        # Hook switches are left out on purpose: changing them needs no
-        # restart, the next transition simply runs with the new ones.
+                self.source, tuple(sorted(self.peers)), self.enabled, self.preempt_delay)
+        # Hook switches and tracking are left out on purpose: changing them
+        # needs no restart (trackers are rebuilt on every reload).
 
     def addrs(self, family):
         return [v.packed for v in self.vips if v.family == family]

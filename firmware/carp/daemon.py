@@ -16,7 +16,7 @@ import select
 import sys
 import time
 
-from carp import clock, machine, netlink, rawsock, sockaddr, status, wire
+from carp import clock, machine, netlink, rawsock, sockaddr, status, track, wire
 from carp.group import Group, random_counter
 from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
 
@@ -104,6 +104,12 @@ class Daemon:
         self.status_deadline = None
         self.hooks = None  # a hooks.HookPipe when the launcher started the worker
         self.settings = settings
+        self.trackers = []  # track.LinkTracker / PingTracker, rebuilt on reload
+        self.carrier = {}  # group -> the LinkTracker of its own device's carrier
+        self.icmp = None  # rawsock.IcmpSocket once a vhid tracks a ping target
+        self.icmp_fd = -1
+        self.boot_delay_ms = (settings.boot_delay if settings else 0) * 1000
+        self.boot_deadline = None
         for cfg in configs:
             if cfg.enabled:
                 self._add_group(cfg)
@@ -342,18 +348,117 @@ class Daemon:
         changes = self.events.read()
         if changes is None:  # lost events: ask the kernel for the truth
             changes = []
-            for iface in self.interfaces:
-                link = self.route.get_link(iface.name)
-                changes.append((iface.index, link is not None and link.running()))
-        for index, running in changes:
+            names = [i.name for i in self.interfaces] + [t.device for t in self.trackers
+                                                          if isinstance(t, track.LinkTracker)]
+            for name in names:
+                link = self.route.get_link(name)
+                changes.append((link.index if link else -1, link is not None and link.running(), name))
+        changed = False
+        for index, running, name in changes:
             for iface in self.interfaces:
                 if iface.index == index and iface.running != running:
                     iface.running = running
                     log(": %s %s" % (iface.name, "carrier up" if running else "carrier down"))
-                    for group in iface.groups:
-                        self.apply(group, group.machine.on_link(now, running))
+            for t in self.trackers:
+                if isinstance(t, track.LinkTracker) and t.device == name and t.on_carrier(now, running):
+                    changed = True
+                    self._carrier_changed(t, now)
+        if changed:
+            self.update_demotion(now)
+
+    def _carrier_changed(self, tracker, now):
+        """A vhid's own carrier counts as down or (after up_delay) up again."""
+        for group, own in self.carrier.items():
+            if own is tracker:
+                self.apply(group, group.machine.on_link(now, not tracker.failed))
+
+    # -- tracking and demotion ------------------------------------------------
+    def _build_trackers(self, now):
+        self.trackers = []
+        self.carrier = {}
+        for group in self.groups:
+            cfg = group.cfg
+            own = track.LinkTracker(cfg.group, cfg.device, cfg.up_delay * 1000, clock)
+            own.failed = not group.iface.running
+            own.why = "%s: no carrier" % cfg.device if own.failed else None
+            self.carrier[group] = own
+            self.trackers.append(own)
+            for name in cfg.track_interfaces:
+                t = track.LinkTracker(cfg.group, name, cfg.up_delay * 1000, clock)
+                link = self.route.get_link(name)
+                if link is not None and link.running():
+                    t.failed, t.why = False, None
+                elif link is None:
+                    t.why = "%s: no such device" % name
+                self.trackers.append(t)
+            for packed in cfg.track_pings:
+                if self.icmp is None:
+                    self.icmp = rawsock.IcmpSocket()
+                    self.icmp_fd = self.icmp.fileno()
+                    self.poller.register(self.icmp_fd, select.POLLIN)
+                t = track.PingTracker(cfg.group, sockaddr.ip4_text(packed), cfg.ping_interval * 1000,
+                                      cfg.ping_rise, cfg.ping_fall, clock)
+                t.packed = packed
+                t.destination = sockaddr.inet4(packed)
+                t.start(now)
+                self.trackers.append(t)
+
+    def update_demotion(self, now):
+        """Each failed tracker demotes every vhid of its group by 1, on top of
+        the configured demote; a master that changes advertises at once."""
+        counts, reasons = track.group_demotions(self.trackers)
+        for group in self.groups:
+            cfg = group.cfg
+            value = cfg.demote + counts.get(cfg.group, 0)
+            if value > 255:
+                value = 255
+            group.demotion_reasons = reasons.get(cfg.group, [])
+            m = group.machine
+            if value != m.demote:
+                log("%s: demotion %d -> %d%s" % (group.name(), m.demote, value,
+                                                  (" (" + "; ".join(group.demotion_reasons) + ")")
+                                                  if group.demotion_reasons else ""))
+                self.apply(group, m.set_demote(now, value))
+                self.write_status()
+
+    def on_icmp(self, now):
+        n = self.icmp.read_into(self.rxbuf)
+        if not n:
+            return
+        changed = False
+        for source, seq in self.icmp.replies(self.rxbuf, n):
+            for t in self.trackers:
+                if isinstance(t, track.PingTracker) and t.packed == source and t.on_reply(seq):
+                    changed = True
+        if changed:
+            self.update_demotion(now)
+
+    def _run_trackers(self, now):
+        changed = False
+        for t in self.trackers:
+            if t.deadline is None or clock.ticks_diff(now, t.deadline) < 0:
+                continue
+            if isinstance(t, track.PingTracker):
+                seq, c = t.next_request(now)
+                try:
+                    self.icmp.send_echo(t.destination, seq)
+                except OSError:
+                    c = t.send_failed() or c
+            else:
+                c = t.on_timer(now)
+                if c:
+                    self._carrier_changed(t, now)
+            changed = changed or c
+        if changed:
+            self.update_demotion(now)
 
     def run_timers(self, now):
+        if self.boot_deadline is not None and clock.ticks_diff(now, self.boot_deadline) >= 0:
+            self.boot_deadline = None
+            for group in self.groups:
+                self._start_group(group, now)
+        if self.trackers:
+            self._run_trackers(now)
         for group in self.groups:
             deadline = group.machine.deadline
             if deadline is not None and clock.ticks_diff(now, deadline) >= 0:
@@ -370,6 +475,16 @@ class Daemon:
             timeout = clock.ticks_diff(self.status_deadline, now)
             if timeout < 0:
                 timeout = 0
+        if self.boot_deadline is not None:
+            left = clock.ticks_diff(self.boot_deadline, now)
+            timeout = 0 if left < 0 else (left if timeout < 0 or left < timeout else timeout)
+        for t in self.trackers:
+            if t.deadline is not None:
+                left = clock.ticks_diff(t.deadline, now)
+                if left < 0:
+                    left = 0
+                if timeout < 0 or left < timeout:
+                    timeout = left
         for group in self.groups:
             deadline = group.machine.deadline
             if deadline is not None:
@@ -399,8 +514,14 @@ class Daemon:
 
     def start(self):
         now = clock.ticks_ms()
-        for group in self.groups:
-            self._start_group(group, now)
+        self._build_trackers(now)
+        self.update_demotion(now)  # so the first advertisement carries it
+        if self.boot_delay_ms > 0:
+            self.boot_deadline = clock.ticks_add(now, self.boot_delay_ms)
+            log(": waiting %d s before taking part (boot_delay)" % (self.boot_delay_ms // 1000))
+        else:
+            for group in self.groups:
+                self._start_group(group, now)
         if self.status_path is not None:
             self.status_deadline = now
         self.write_status()
@@ -425,6 +546,8 @@ class Daemon:
                     self.receive6(iface, n, clock.ticks_ms())
         elif fd == self.events_fd:
             self.on_link_events(clock.ticks_ms())
+        elif fd == self.icmp_fd:
+            self.on_icmp(clock.ticks_ms())
         else:
             request = self.control[fd](fd)
             if request == "stop":
@@ -470,6 +593,8 @@ class Daemon:
             self.settings = settings
             self.status_path = settings.status_file
             self.status_interval_ms = settings.status_interval * 1000
+        self._build_trackers(now)
+        self.update_demotion(now)
         log(": reloaded: %d kept, %d stopped, %d started" % (kept, removed, len(wanted)))
         self.write_status()
 
@@ -486,6 +611,8 @@ class Daemon:
             self.hooks.close()  # the worker runs what is queued, then exits
         for iface in self.interfaces:
             iface.close()
+        if self.icmp is not None:
+            self.icmp.close()
         self.events.close()
         self.route.close()
         counts = ", ".join("%s %d" % (DROP_REASONS[i], c) for i, c in enumerate(self.drops) if c)

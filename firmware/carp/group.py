@@ -20,7 +20,8 @@ class Group:
         self.iface = iface
         self.vhid = cfg.vhid
         self.machine = machine.Machine(cfg.vhid, cfg.advbase, cfg.advskew, cfg.preempt,
-                                       cfg.demote, cfg.deadratio)
+                                       cfg.demote, cfg.deadratio, preempt_delay_ms=cfg.preempt_delay * 1000)
+        self.demotion_reasons = []  # why the group is demoted, for status
         self.source4 = source4  # packed; also our tie-break address on IPv4
         self.source6 = source6  # our link-local, the tie-break address on IPv6 (or None)
         self.counter = counter  # constant per configuration, as OpenBSD's replay cookie

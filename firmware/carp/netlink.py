@@ -240,8 +240,8 @@ class LinkEvents:
         self.sock.close()
 
     def read(self):
-        """[(index, running)] from one datagram; None if the socket overflowed
-        (then the caller must re-read every link it cares about)."""
+        """[(index, running, name)] from one datagram; None if the socket
+        overflowed (then the caller must re-read every link it cares about)."""
         try:
             n = self._read(self._buf)
         except OSError:  # ENOBUFS: events were lost
@@ -251,6 +251,6 @@ class LinkEvents:
         changes = []
         for kind, _flags, _seq, off, _length in messages(self._buf, n):
             if kind == RTM_NEWLINK or kind == RTM_DELLINK:
-                _fam, _pad, _type, index, flags, _change = struct.unpack_from(IFINFOMSG, self._buf, off + HDR_LEN)
-                changes.append((index, kind == RTM_NEWLINK and link_running(flags)))
+                link = parse_link(self._buf, off, _length)
+                changes.append((link.index, kind == RTM_NEWLINK and link.running(), link.name))
         return changes

@@ -217,3 +217,57 @@ class NdSocket:
 
     def close(self):
         self.sock.close()
+
+
+# -- ICMP echo, for ping tracking -------------------------------------------------
+IPPROTO_ICMP = 1
+ICMP_ECHO_REPLY = 0
+ICMP_ECHO_REQUEST = 8
+ECHO_LEN = 16  # 8-byte header and 8 bytes of payload
+
+
+class IcmpSocket:
+    """Echo requests to ping targets, and the replies (raw ICMP: every ICMP
+    packet of the host arrives here, so replies are matched by our id)."""
+
+    def __init__(self):
+        s = socket.socket(sockaddr.AF_INET, sockaddr.SOCK_RAW, IPPROTO_ICMP)
+        self.sock = s
+        s.setblocking(False)
+        self.read_into = sockaddr.reader(s)
+        with open("/dev/urandom", "rb") as f:
+            r = f.read(2)
+        self.ident = (r[0] << 8) | r[1]
+        self._request = bytearray(ECHO_LEN)
+        self._request[8:16] = b"carp-trk"
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def send_echo(self, destination, seq):
+        """destination: a sockaddr.inet4() address. Raises OSError if unroutable."""
+        r = self._request
+        r[0] = ICMP_ECHO_REQUEST
+        r[1] = 0
+        r[2] = r[3] = 0
+        struct.pack_into(">HH", r, 4, self.ident, seq)
+        total = wire.checksum(r, 0, ECHO_LEN)
+        r[2] = total >> 8
+        r[3] = total & 0xFF
+        self.sock.sendto(r, destination)
+
+    def replies(self, buf, n):
+        """Yield (source packed, seq) of our echo replies in buf[:n] (IPv4 packets)."""
+        start = 0
+        while n - start >= 20:
+            length = (buf[start + 2] << 8) | buf[start + 3]
+            if length < 20 or start + length > n:
+                return
+            off = start + (buf[start] & 0x0F) * 4
+            if off + 8 <= start + length and buf[off] == ICMP_ECHO_REPLY \
+                    and ((buf[off + 4] << 8) | buf[off + 5]) == self.ident:
+                yield bytes(buf[start + 12:start + 16]), (buf[off + 6] << 8) | buf[off + 7]
+            start += length
+
+    def close(self):
+        self.sock.close()

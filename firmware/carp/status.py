@@ -40,6 +40,8 @@ def group_status(group, drop_reasons):
         "advskew": m.advskew,
         "advertised_advskew": m.advertised_skew(),
         "demote": m.demote,
+        "group": cfg.group,
+        "demotion_reasons": group.demotion_reasons,
         "preempt": m.preempt,
         "master_down_ms": m.master_down_ms(),
         "seen": {"address": group.peer_text(), "advbase": m.peer_advbase,
@@ -49,6 +51,11 @@ def group_status(group, drop_reasons):
         "tx_errors": group.tx_errors,
         "drops": drops,
     }
+
+
+def _tracker(t):
+    what = ("ping " + t.target) if hasattr(t, "target") else ("carrier " + t.device)
+    return {"what": what, "group": t.group, "failed": t.failed, "why": t.why}
 
 
 def _peer_texts(cfg):
@@ -67,6 +74,7 @@ def document(daemon):
         "updated": int(time.time()),
         "drops": drops,
         "hooks": {"sent": hooks.sent, "dropped": hooks.dropped} if hooks is not None else None,
+        "trackers": [_tracker(t) for t in daemon.trackers],
         "vhids": [group_status(g, daemon.DROP_REASONS) for g in daemon.groups],
     }
 
