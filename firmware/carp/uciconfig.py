@@ -26,13 +26,67 @@ back, only its length.
         option deadratio '3'              # 1..255
         option source '192.168.1.1'       # IPv4 source of advertisements
 """
-from carp import config, uci
+from carp import config, uci, wire
 from carp.config import AF_INET, AF_INET6, ConfigError
 
-GLOBALS_OPTIONS = ("enabled", "hook_timeout", "status_file", "status_interval", "user_script")
-VHID_OPTIONS = ("address", "advbase", "advskew", "conntrackd", "deadratio", "demote", "device", "dnsmasq",
-                "enabled", "interface", "password", "peer", "preempt", "source", "vhid", "wan")
-SECTION_TYPES = ("globals", "vhid")
+
+def _option(kind, default=None, low=None, high=None, many=False, required=False, instead=None):
+    return {"kind": kind, "default": default, "low": low, "high": high, "list": many,
+            "required": required, "instead": instead}
+
+
+# Every option the daemon accepts, by section type: the one table the
+# validators below are built from, and that luci-app-carp's settings page is
+# tested against (tests/luci), so the page and the daemon cannot drift apart.
+#   kind      how one value is checked: bool, integer, path, secret, netdev (a
+#             Linux device name), netifd (a netifd interface name), network (an
+#             interface of /etc/config/network, resolved to its device), vip
+#             (unicast address with optional /prefix), unicast (address), ip4addr
+#   default   the UCI text the daemon assumes when the option is absent
+#   low/high  the integer range; for "secret" the most bytes
+#   list      `list` (several values); else a single `option`
+#   required  the section is refused without it
+#   instead   the option that may be given instead of this one (not both)
+SCHEMA = {
+    "globals": {
+        "enabled": _option("bool", "1"),
+        "status_file": _option("path", "/var/run/carp/status.json"),
+        "status_interval": _option("integer", "5", 1, 3600),
+        "user_script": _option("bool", "0"),
+        "hook_timeout": _option("integer", "30", 1, 300),
+        "boot_delay": _option("integer", "0", 0, 3600),
+    },
+    "vhid": {
+        "enabled": _option("bool", "1"),
+        "interface": _option("network", required=True, instead="device"),
+        "device": _option("netdev", required=True, instead="interface"),
+        "vhid": _option("integer", None, 1, 255, required=True),
+        "password": _option("secret", "", high=wire.MAX_PASSPHRASE),
+        "address": _option("vip", many=True, required=True),
+        "peer": _option("unicast", many=True),
+        "source": _option("ip4addr"),
+        "advbase": _option("integer", "1", 0, 254),
+        "advskew": _option("integer", "0", 0, 254),
+        "deadratio": _option("integer", "3", 1, 255),
+        "preempt": _option("bool", "0"),
+        "demote": _option("integer", "0", 0, 255),
+        "dnsmasq": _option("bool", "0"),
+        "wan": _option("netifd", many=True),
+        "conntrackd": _option("bool", "0"),
+        "group": _option("name", "carp"),
+        "track_interface": _option("netdev", many=True),
+        "track_ping": _option("ip4addr", many=True),
+        "ping_interval": _option("integer", "1", 1, 3600),
+        "ping_rise": _option("integer", "3", 1, 100),
+        "ping_fall": _option("integer", "3", 1, 100),
+        "preempt_delay": _option("integer", "0", 0, 3600),
+        "up_delay": _option("integer", "0", 0, 3600),
+    },
+}
+
+GLOBALS_OPTIONS = tuple(sorted(SCHEMA["globals"]))
+VHID_OPTIONS = tuple(sorted(SCHEMA["vhid"]))
+SECTION_TYPES = tuple(sorted(SCHEMA))
 
 # The spellings OpenWrt's shell config_get_bool takes, and only those: the
 # init script reads `enabled` with it, so the daemon must agree on every value.
@@ -97,13 +151,24 @@ def _integer(low, high):
     return lambda where, value: config.integer(where, value, low, high)
 
 
+def validator(spec):
+    """The function that checks one value of an option of SCHEMA:
+    validate(where, text) -> the value, or raises ConfigError."""
+    kind = spec["kind"]
+    if kind == "integer":
+        return _integer(spec["low"], spec["high"])
+    return _KINDS[kind]
+
+
 class _Options:
     """One section's options, read through validators that collect errors
     instead of raising, so every mistake of a file is found in one pass."""
 
-    def __init__(self, section, known, errors):
+    def __init__(self, section, errors):
         self.section = section
         self.errors = errors
+        self.schema = SCHEMA[section.type]
+        known = sorted(self.schema)
         for name in sorted(section.options):
             if name not in known:
                 # The value is not quoted: a misspelt `password` holds a password.
@@ -139,6 +204,15 @@ class _Options:
             return default
         return self.run(validate, self.where(option), value, default)
 
+    def value(self, option):
+        """A single-valued option checked as SCHEMA says; its default when absent."""
+        spec = self.schema[option]
+        validate = validator(spec)
+        default = spec["default"]
+        if default is not None:
+            default = validate(self.where(option), default)
+        return self.check(option, validate, default, secret=spec["kind"] == "secret")
+
     def run(self, validate, where, value, failed=None):
         try:
             return validate(where, value)
@@ -151,13 +225,14 @@ class _Options:
 
 
 def _globals(section, errors):
-    o = _Options(section, GLOBALS_OPTIONS, errors)
+    o = _Options(section, errors)
     return config.Globals(
-        enabled=o.check("enabled", boolean, True),
-        status_file=o.check("status_file", absolute_path, "/var/run/carp/status.json"),
-        status_interval=o.check("status_interval", _integer(1, 3600), 5),
-        user_script=o.check("user_script", boolean, False),
-        hook_timeout=o.check("hook_timeout", _integer(1, 300), 30))
+        enabled=o.value("enabled"),
+        status_file=o.value("status_file"),
+        status_interval=o.value("status_interval"),
+        user_script=o.value("user_script"),
+        hook_timeout=o.value("hook_timeout"),
+        boot_delay=o.value("boot_delay"))
 
 
 def netifd_name(where, value):
@@ -173,8 +248,9 @@ def netifd_name(where, value):
 
 def _wan(o):
     names = []
+    check = validator(o.schema["wan"])
     for text in o.items("wan"):
-        name = o.run(netifd_name, o.where("wan"), text)
+        name = o.run(check, o.where("wan"), text)
         if name is not None and name not in names:
             names.append(name)
     return names
@@ -211,7 +287,7 @@ def _device(o, network_sections):
         o.error("interface", " ".join(o.items("interface")), "either `device` or `interface`, not both")
         return None
     if o.has("device"):
-        return o.check("device", ifname)
+        return o.check("device", validator(o.schema["device"]))
     name = o.text("interface")
     if name is None:
         if not o.has("interface"):
@@ -234,8 +310,9 @@ def _device(o, network_sections):
 
 def _addresses(o):
     vips = []
+    check = validator(o.schema["address"])
     for text in o.items("address"):
-        address = o.run(vip, o.where("address"), text)
+        address = o.run(check, o.where("address"), text)
         if address is None:
             continue
         if _same_address(address.family, address.packed, vips):
@@ -257,8 +334,9 @@ def _same_address(family, packed, vips):
 
 def _peers(o, vips):
     peers = []
+    check = validator(o.schema["peer"])
     for text in o.items("peer"):
-        peer = o.run(config.unicast, o.where("peer"), text)
+        peer = o.run(check, o.where("peer"), text)
         if peer is None:
             continue
         if peer in peers:
@@ -271,29 +349,79 @@ def _peers(o, vips):
 
 
 def _vhid(section, network_sections, errors):
-    o = _Options(section, VHID_OPTIONS, errors)
-    vhid = o.check("vhid", _integer(1, 255))
+    o = _Options(section, errors)
+    vhid = o.value("vhid")
     if vhid is None and not o.has("vhid"):
-        errors.append(MissingOption(o.where("vhid"), "an integer 1..255"))
+        spec = o.schema["vhid"]
+        errors.append(MissingOption(o.where("vhid"), "an integer %d..%d" % (spec["low"], spec["high"])))
     vips = _addresses(o)
     return config.VhidConfig(
         name=section.name,
         device=_device(o, network_sections),
         vhid=vhid,
-        passphrase=o.check("password", config.passphrase, b"", secret=True),
+        passphrase=o.value("password"),
         vips=vips,
-        advbase=o.check("advbase", _integer(0, 254), 1),
-        advskew=o.check("advskew", _integer(0, 254), 0),
-        preempt=o.check("preempt", boolean, False),
-        demote=o.check("demote", _integer(0, 255), 0),
-        deadratio=o.check("deadratio", _integer(1, 255), 3),
-        source=o.check("source", config.ipv4),
+        advbase=o.value("advbase"),
+        advskew=o.value("advskew"),
+        preempt=o.value("preempt"),
+        demote=o.value("demote"),
+        deadratio=o.value("deadratio"),
+        source=o.value("source"),
         peers=_peers(o, vips),
-        enabled=o.check("enabled", boolean, True),
+        enabled=o.value("enabled"),
         interface=o.text("interface"),
-        dnsmasq=o.check("dnsmasq", boolean, False),
+        dnsmasq=o.value("dnsmasq"),
         wan=_wan(o),
-        conntrackd=o.check("conntrackd", boolean, False))
+        conntrackd=o.value("conntrackd"),
+        group=o.value("group"),
+        track_interfaces=_items(o, "track_interface"),
+        track_pings=_items(o, "track_ping"),
+        ping_interval=o.value("ping_interval"),
+        ping_rise=o.value("ping_rise"),
+        ping_fall=o.value("ping_fall"),
+        preempt_delay=o.value("preempt_delay"),
+        up_delay=o.value("up_delay"))
+
+
+def _items(o, option):
+    """A list option's values checked as SCHEMA says, each once, in order."""
+    check = validator(o.schema[option])
+    values = []
+    for text in o.items(option):
+        value = o.run(check, o.where(option), text)
+        if value is not None and value not in values:
+            values.append(value)
+    return values
+
+
+def group_name(where, value):
+    """A demotion group's name: letters, digits and _ (1..32)."""
+    ok = 0 < len(value) <= 32
+    for c in value:
+        if not (c.isalpha() or c.isdigit() or c == "_"):
+            ok = False
+    if not ok:
+        raise ConfigError(where, value, "a group name (1..32 letters, digits or _)")
+    return value
+
+
+def _network(where, value):
+    """`interface` is resolved against /etc/config/network by _device()."""
+    return value
+
+
+_KINDS = {
+    "bool": boolean,
+    "path": absolute_path,
+    "secret": config.passphrase,  # at most wire.MAX_PASSPHRASE bytes, SCHEMA's "high"
+    "netdev": ifname,
+    "netifd": netifd_name,
+    "network": _network,
+    "vip": vip,
+    "unicast": config.unicast,
+    "ip4addr": config.ipv4,
+    "name": group_name,
+}
 
 
 def _check_unique(vhids, errors):
