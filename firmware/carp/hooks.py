@@ -10,6 +10,8 @@ is ever split, expanded or evaluated by a shell.
 """
 import select
 
+from carp.sockaddr import MICROPYTHON
+
 # What a hook sees (besides ACTION): the names are the contract with
 # /etc/hotplug.d/carp/* and /etc/carp.user.
 KEYS = ("ACTION", "PREVIOUS", "VHID", "INSTANCE", "INTERFACE", "DEVICE", "VIPS", "REASON", "PEER",
@@ -49,9 +51,8 @@ class HookPipe:
             return False
         try:
             self.file.write(event(values))
-            flush = getattr(self.file, "flush", None)
-            if flush:
-                flush()
+            if not MICROPYTHON:  # MicroPython writes through; its flush() is an fsync(), refused on pipes
+                self.file.flush()
         except OSError:  # the worker is gone
             self.dropped += 1
             return False

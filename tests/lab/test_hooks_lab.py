@@ -49,6 +49,7 @@ def test_hooks_see_every_transition_in_order_with_its_context(lab, interpreter, 
         assert got1[1][1] == "BACKUP" and got1[1][7].startswith("master down")
         assert got1[2][1] == "MASTER" and got1[2][7] == "stopped"
         assert lab.wait_for(lambda: len(events(log2)) >= 2, 3.0)
+        assert "dropped" not in log_of(r1) + log_of(r2)  # every event counted as delivered
         got2 = events(log2)
         assert [e[0] for e in got2] == ["BACKUP", "MASTER"], got2
         assert got2[1][6] == lab.ip["r1"] and got2[1][7] == "master bowed out (%s)" % lab.ip["r1"]
