@@ -9,6 +9,7 @@ PACKAGES=(
     tcpdump tshark                         # captures and dissection
     ucarp keepalived                       # interop peers
     python3-venv                           # .venv for the test tools
+    nodejs chromium fonts-dejavu-core      # LuCI views: node runs them, chromium photographs them
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -33,7 +33,8 @@ def ipk(request, built):
 def test_file_names_are_name_version_all(tmp_path):
     build(tmp_path, epoch=EPOCH)
     assert sorted(os.listdir(str(tmp_path))) == sorted(
-        ["carp_%s_all.ipk" % FULL_VERSION, "carp-python3_%s_all.ipk" % FULL_VERSION])
+        ["carp_%s_all.ipk" % FULL_VERSION, "carp-python3_%s_all.ipk" % FULL_VERSION,
+         "luci-app-carp_%s_all.ipk" % FULL_VERSION])
     assert FULL_VERSION == VERSION + "-r1"
 
 
@@ -241,13 +242,15 @@ def test_carp_python3_runs_on_cpython(built, tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == "carp " + VERSION, r.stdout + r.stderr
 
 
-def test_acl_lets_luci_read_status_and_read_write_the_uci_config(ipk):
+def test_acl_lets_an_rpcd_login_read_the_status_and_nothing_else(ipk):
+    """carp's own ACL `carp` is for monitoring logins (rpcd `list read carp`):
+    the status only. LuCI's grant, with uci read/write of /etc/config/carp,
+    is `luci-app-carp`, shipped by luci-app-carp (tests/luci)."""
     acl = json.loads(ipk.data["/usr/share/rpcd/acl.d/carp.json"][2])
-    assert list(acl) == ["luci-app-carp"]
-    grant = acl["luci-app-carp"]
-    assert grant["read"]["ubus"] == {"carp": ["status"]}
-    assert grant["read"]["uci"] == ["carp"]
-    assert grant["write"]["uci"] == ["carp"]
+    assert list(acl) == ["carp"]
+    grant = acl["carp"]
+    assert grant["read"] == {"ubus": {"carp": ["status"]}}
+    assert "write" not in grant
 
 
 def test_gnu_tar_reads_the_package(ipk, tmp_path):

@@ -1,0 +1,358 @@
+'use strict';
+'require view';
+'require form';
+'require uci';
+'require tools.widgets as widgets';
+
+/*
+ * Services -> CARP: /etc/config/carp, the globals section and one row per
+ * vhid section.
+ *
+ * Every option here is one that carpd accepts, with the same datatype,
+ * range and default. The daemon's own table is SCHEMA in
+ * firmware/carp/uciconfig.py, and tests/luci checks this page against it
+ * both ways. Where LuCI's datatypes accept more than the daemon does
+ * (multicast or 0.0.0.0 addresses, IPv4 octets with leading zeros,
+ * relative paths), a validate function adds the daemon's rule.
+ */
+
+/* The spellings of a boolean that carpd (and config_get_bool) take. */
+var TRUE_WORDS = [ '1', 'yes', 'on', 'true', 'enabled' ];
+var FALSE_WORDS = [ '0', 'no', 'off', 'false', 'disabled' ];
+
+/* 'a.b.c.d' -> [a, b, c, d], or null. inet_pton's rules: decimal octets
+ * 0..255 and no leading zeros, which LuCI's ip4addr would let through. */
+function parseIPv4(text) {
+	var parts = text.split('.');
+	if (parts.length != 4)
+		return null;
+	for (var i = 0; i < 4; i++) {
+		if (!/^(0|[1-9][0-9]{0,2})$/.test(parts[i]) || +parts[i] > 255)
+			return null;
+		parts[i] = +parts[i];
+	}
+	return parts;
+}
+
+/* An IPv6 address -> its eight 16-bit words, or null (inet_pton's rules). */
+function parseIPv6(text) {
+	var halves = text.split('::');
+	if (halves.length > 2)
+		return null;
+
+	function words(part, lastMayBeIPv4) {
+		var out = [];
+		if (part === '')
+			return out;
+		var items = part.split(':');
+		for (var i = 0; i < items.length; i++) {
+			if (lastMayBeIPv4 && i == items.length - 1 && items[i].indexOf('.') >= 0) {
+				var v4 = parseIPv4(items[i]);
+				if (!v4)
+					return null;
+				out.push(v4[0] * 256 + v4[1], v4[2] * 256 + v4[3]);
+			}
+			else if (/^[0-9a-fA-F]{1,4}$/.test(items[i])) {
+				out.push(parseInt(items[i], 16));
+			}
+			else {
+				return null;
+			}
+		}
+		return out;
+	}
+
+	var head = words(halves[0], halves.length == 1);
+	var tail = (halves.length == 2) ? words(halves[1], true) : [];
+	if (!head || !tail)
+		return null;
+	if (halves.length == 1)
+		return (head.length == 8) ? head : null;
+	if (head.length + tail.length > 7)
+		return null;
+	while (head.length + tail.length < 8)
+		head.push(0);
+	return head.concat(tail);
+}
+
+/* Why an address is not one carpd takes, or true. withPrefix: an optional
+ * /prefix may follow (a virtual address); family 4: IPv4 only, and any
+ * IPv4 address (the advertisement source). */
+function checkAddress(value, withPrefix, family) {
+	var text = value, prefix = null;
+	if (withPrefix && value.indexOf('/') >= 0) {
+		text = value.substring(0, value.indexOf('/'));
+		prefix = value.substring(value.indexOf('/') + 1);
+	}
+	var v4 = parseIPv4(text);
+	var v6 = (family == 4 || v4) ? null : parseIPv6(text);
+	if (family == 4)
+		return v4 ? true : _('An IPv4 address, four decimal numbers 0..255 without leading zeros');
+	if (!v4 && !v6)
+		return _('An IPv4 or IPv6 address (IPv4: four decimal numbers 0..255 without leading zeros)');
+	if (prefix !== null && !(/^[0-9]{1,3}$/.test(prefix) && +prefix <= (v4 ? 32 : 128)))
+		return _('A prefix length: /0..32 for IPv4, /0..128 for IPv6');
+	if (v4 && (v4[0] >= 224 || v4.join('.') == '0.0.0.0'))
+		return _('A unicast IPv4 address (not multicast, not 0.0.0.0)');
+	if (v6 && (v6[0] >= 0xff00 || v6.join(':') == '0:0:0:0:0:0:0:0'))
+		return _('A unicast IPv6 address (not multicast, not ::)');
+	return true;
+}
+
+/* Flags store '1'/'0'. A file written by hand may say yes/on/true/enabled
+ * (or no/off/false/disabled), which carpd takes too: show those as they
+ * are meant, instead of as unchecked. */
+function booleanWords(o) {
+	o.rmempty = false;
+	o.load = function(section_id) {
+		var value = form.Flag.prototype.load.apply(this, [ section_id ]);
+		if (TRUE_WORDS.indexOf(value) >= 0)
+			return '1';
+		if (FALSE_WORDS.indexOf(value) >= 0)
+			return '0';
+		return value;
+	};
+	return o;
+}
+
+return view.extend({
+	load: function() {
+		return uci.load('carp');
+	},
+
+	renderGlobals: function(m) {
+		var s, o;
+
+		s = m.section(form.TypedSection, 'globals', _('Service'));
+		s.anonymous = true;
+		s.addremove = false;
+
+		o = booleanWords(s.option(form.Flag, 'enabled', _('Enabled'),
+			_('Run carpd at all. The shipped file leaves it off until a group is configured.')));
+		o.default = '1';
+
+		o = s.option(form.Value, 'status_file', _('Status file'),
+			_('Where carpd writes its state, read by carp status and the status page.'));
+		o.datatype = 'file';
+		o.placeholder = '/var/run/carp/status.json';
+		o.validate = function(section_id, value) {
+			if (value === '' || (value.charAt(0) == '/' && value.charAt(value.length - 1) != '/'))
+				return true;
+			return _('An absolute file path');
+		};
+
+		o = s.option(form.Value, 'status_interval', _('Status interval'),
+			_('Seconds between rewrites of the status file (also on every transition), 1..3600.'));
+		o.datatype = 'and(uinteger,range(1,3600))';
+		o.placeholder = '5';
+
+		o = booleanWords(s.option(form.Flag, 'user_script', _('Run /etc/carp.user'),
+			_('Every transition also runs the user hook /etc/carp.user.')));
+		o.default = '0';
+
+		o = s.option(form.Value, 'hook_timeout', _('Hook timeout'),
+			_('Seconds one run of the transition hooks may take, 1..300.'));
+		o.datatype = 'and(uinteger,range(1,300))';
+		o.placeholder = '30';
+
+		o = s.option(form.Value, 'boot_delay', _('Boot delay'),
+			_('Seconds every group stays in INIT after carpd starts, 0..3600, so a router that just booted lets its links settle before it takes part.'));
+		o.datatype = 'and(uinteger,range(0,3600))';
+		o.placeholder = '0';
+	},
+
+	renderGeneralTab: function(s) {
+		var o;
+
+		o = booleanWords(s.taboption('general', form.Flag, 'enabled', _('Enabled'),
+			_('A disabled group is still checked, but not run.')));
+		o.default = '1';
+		o.editable = true;
+
+		o = s.taboption('general', form.Value, 'vhid', _('VHID'),
+			_('Virtual host id, 1..255: the same on every router of the group, unique per network.'));
+		o.datatype = 'and(uinteger,range(1,255))';
+		o.rmempty = false;
+
+		o = s.taboption('general', widgets.NetworkSelect, 'interface', _('Interface'),
+			_('The logical interface the group runs on; carpd follows it to its device.'));
+		o.nocreate = true;
+
+		o = s.taboption('general', widgets.DeviceSelect, 'device', _('Device'),
+			_('Or a Linux device instead of an interface.'));
+		o.datatype = 'and(netdevname,maxlength(15))';
+		o.noaliases = true;
+		o.rmempty = false;
+		o.depends('interface', '');
+
+		o = s.taboption('general', form.Value, 'password', _('Password'),
+			_('Shared secret, at most 19 bytes, the same on every router. Advertisements are signed with it (HMAC-SHA1), not encrypted.'));
+		o.datatype = 'maxlength(19)';
+		o.password = true;
+		o.modalonly = true;
+	},
+
+	renderAddressesTab: function(s) {
+		var o;
+
+		o = s.taboption('addresses', form.DynamicList, 'address', _('Virtual addresses'),
+			_('IPv4 or IPv6 addresses with their prefix, held by the master (/32 or /128 without one).'));
+		o.datatype = 'or(cidr,ipaddr(1))';
+		o.rmempty = false;
+		o.validate = function(section_id, value) {
+			return (value === '') ? true : checkAddress(value, true, 0);
+		};
+
+		o = s.taboption('addresses', form.DynamicList, 'peer', _('Unicast peers'),
+			_('The other routers\' addresses, to send advertisements to instead of the multicast groups (where switches filter multicast).'));
+		o.datatype = 'ipaddr(1)';
+		o.modalonly = true;
+		o.validate = function(section_id, value) {
+			return (value === '') ? true : checkAddress(value, false, 0);
+		};
+
+		o = s.taboption('addresses', form.Value, 'source', _('Source address'),
+			_('IPv4 source of advertisements; by default the device\'s first IPv4 address.'));
+		o.datatype = 'ip4addr(1)';
+		o.modalonly = true;
+		o.validate = function(section_id, value) {
+			return (value === '') ? true : checkAddress(value, false, 4);
+		};
+	},
+
+	renderTimingTab: function(s) {
+		var o;
+
+		o = s.taboption('timing', form.Value, 'advbase', _('Advertisement base'),
+			_('Seconds between advertisements, 0..254 (0: sub-second, advskew/256 s); the same on every router.'));
+		o.datatype = 'and(uinteger,range(0,254))';
+		o.placeholder = '1';
+		o.modalonly = true;
+
+		o = s.taboption('timing', form.Value, 'advskew', _('Advertisement skew'),
+			_('1/256 s added to the interval, 0..254: lower wins. 0 on the preferred router, 100 on the second.'));
+		o.datatype = 'and(uinteger,range(0,254))';
+		o.placeholder = '0';
+
+		o = s.taboption('timing', form.Value, 'deadratio', _('Dead ratio'),
+			_('Advertisement intervals a backup waits before it takes over, 1..255.'));
+		o.datatype = 'and(uinteger,range(1,255))';
+		o.placeholder = '3';
+		o.modalonly = true;
+	},
+
+	renderTrackingTab: function(s) {
+		var o;
+
+		o = booleanWords(s.taboption('tracking', form.Flag, 'preempt', _('Preempt'),
+			_('Take the master role back from a less preferred master (higher advskew or more demoted).')));
+		o.default = '0';
+
+		o = s.taboption('tracking', form.Value, 'preempt_delay', _('Preempt delay'),
+			_('Seconds a backup that could preempt waits first, 0..3600, so a router that just came back does not take over at once.'));
+		o.datatype = 'and(uinteger,range(0,3600))';
+		o.placeholder = '0';
+		o.modalonly = true;
+
+		o = s.taboption('tracking', form.Value, 'demote', _('Demotion'),
+			_('Demotion counter sent in advertisements (OpenBSD), 0..255: of two routers, the more demoted one yields.'));
+		o.datatype = 'and(uinteger,range(0,255))';
+		o.placeholder = '0';
+		o.modalonly = true;
+
+		o = s.taboption('tracking', form.Value, 'group', _('Demotion group'),
+			_('Groups with the same name fail over together: every failed tracked thing of the group demotes all of them by 1.'));
+		o.datatype = 'and(uciname,maxlength(32))';
+		o.placeholder = 'carp';
+		o.modalonly = true;
+
+		o = s.taboption('tracking', widgets.DeviceSelect, 'track_interface', _('Tracked devices'),
+			_('Devices whose carrier must be up, such as the WAN port; the group\'s own device is always tracked.'));
+		o.datatype = 'and(netdevname,maxlength(15))';
+		o.multiple = true;
+		o.noaliases = true;
+		o.modalonly = true;
+
+		o = s.taboption('tracking', form.DynamicList, 'track_ping', _('Tracked hosts'),
+			_('IPv4 addresses that must answer ping, such as the upstream gateway.'));
+		o.datatype = 'ip4addr(1)';
+		o.modalonly = true;
+		o.validate = function(section_id, value) {
+			return (value === '') ? true : checkAddress(value, false, 4);
+		};
+
+		o = s.taboption('tracking', form.Value, 'ping_interval', _('Ping interval'),
+			_('Seconds between echo requests to each tracked host, 1..3600.'));
+		o.datatype = 'and(uinteger,range(1,3600))';
+		o.placeholder = '1';
+		o.modalonly = true;
+
+		o = s.taboption('tracking', form.Value, 'ping_fall', _('Ping fall'),
+			_('Missed replies in a row that make a tracked host lost, 1..100.'));
+		o.datatype = 'and(uinteger,range(1,100))';
+		o.placeholder = '3';
+		o.modalonly = true;
+
+		o = s.taboption('tracking', form.Value, 'ping_rise', _('Ping rise'),
+			_('Replies in a row that make a lost host good again, 1..100.'));
+		o.datatype = 'and(uinteger,range(1,100))';
+		o.placeholder = '3';
+		o.modalonly = true;
+
+		o = s.taboption('tracking', form.Value, 'up_delay', _('Carrier up delay'),
+			_('Seconds a carrier that came back must stay up before it counts, 0..3600: a flapping cable keeps the router demoted.'));
+		o.datatype = 'and(uinteger,range(0,3600))';
+		o.placeholder = '0';
+		o.modalonly = true;
+	},
+
+	renderHooksTab: function(s) {
+		var o;
+
+		o = booleanWords(s.taboption('hooks', form.Flag, 'dnsmasq', _('DHCP only on the master'),
+			_('Restart dnsmasq when this router becomes master, stop it otherwise: one DHCP server.')));
+		o.default = '0';
+		o.modalonly = true;
+
+		o = s.taboption('hooks', form.DynamicList, 'wan', _('Uplinks on the master'),
+			_('Interfaces brought up only while master and down otherwise (PPPoE, a shared DHCP WAN); give them option auto 0.'));
+		o.datatype = 'and(uciname,maxlength(15))';
+		o.modalonly = true;
+
+		o = booleanWords(s.taboption('hooks', form.Flag, 'conntrackd', _('conntrackd'),
+			_('Keep conntrackd\'s connection cache in step: commit on takeover, resync as backup.')));
+		o.default = '0';
+		o.modalonly = true;
+	},
+
+	render: function() {
+		var m, s;
+
+		m = new form.Map('carp', _('CARP failover'),
+			_('Routers on one network share virtual addresses: the master holds them, and a backup takes over within seconds when it stops advertising. Configure every router alike, except the advertisement skew.'));
+
+		this.renderGlobals(m);
+
+		s = m.section(form.GridSection, 'vhid', _('Groups'),
+			_('One CARP group (virtual host) per section.'));
+		s.anonymous = false;
+		s.addremove = true;
+		s.nodescriptions = true;
+
+		s.tab('general', _('General'));
+		s.tab('addresses', _('Addresses'));
+		s.tab('timing', _('Timing'));
+		s.tab('tracking', _('Tracking'),
+			_('Which router wins the election: preemption, demotion, and what this router watches (carriers, hosts) to demote itself when they fail.'));
+		s.tab('hooks', _('Hooks'),
+			_('Actions of /etc/hotplug.d/carp run on this group\'s transitions.'));
+
+		this.renderGeneralTab(s);
+		this.renderAddressesTab(s);
+		this.renderTimingTab(s);
+		this.renderTrackingTab(s);
+		this.renderHooksTab(s);
+
+		return m.render();
+	}
+});
