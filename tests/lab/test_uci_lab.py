@@ -34,8 +34,10 @@ def lan_section(lab, i, skew, vhid=None, with_v6=True, **extra):
     return options
 
 
-def two_lans(lab, skew):
-    return [("lan", lan_section(lab, 0, skew)), ("guest", lan_section(lab, 1, skew, with_v6=False))]
+def two_lans(lab, skew, guest_group=None):
+    extra = {"group": guest_group} if guest_group else {}
+    return [("lan", lan_section(lab, 0, skew)),
+            ("guest", lan_section(lab, 1, skew, with_v6=False, **extra))]
 
 
 def transitions(proc):
@@ -43,7 +45,28 @@ def transitions(proc):
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
-def test_two_vhids_on_two_lans_fail_over_independently(lab2, interpreter, tmp_path):
+def test_two_vhids_in_two_groups_fail_over_independently(lab2, interpreter, tmp_path):
+    lab = lab2
+    with Kernel(lab) as kernel:
+        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0, "guest"))
+        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100, "guest"))
+        guest = lab.lan(1).vip
+        assert kernel.wait_holders(["r1"], 6.0) is not None, log_of(r1) + log_of(r2)
+        assert kernel.wait_holders(["r1"], 2.0, guest) is not None
+        assert kernel.wait_holders(["r1"], 2.0, lab.vip6) is not None
+        lab.cable("r1", False, lan=1)  # only the guest LAN's cable
+        assert kernel.wait_holders(["r2"], 6.0, guest) is not None, log_of(r1) + log_of(r2)
+        # the LAN vhid is in another demotion group: it stays where it is
+        assert kernel.steady_holders(["r1"], 1.5), log_of(r1) + log_of(r2)
+        assert ping(lab, "c1", guest) and ping(lab, "c1", lab.vip)
+        doc = json.loads(r1.status_file.read_text())
+        states = dict((v["name"], v["state"]) for v in doc["vhids"])
+        assert states == {"lan": "MASTER", "guest": "INIT"}
+        assert PASSPHRASE not in r1.status_file.read_text()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_two_vhids_in_one_group_fail_over_together(lab2, interpreter, tmp_path):
     lab = lab2
     with Kernel(lab) as kernel:
         r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0))
@@ -51,15 +74,18 @@ def test_two_vhids_on_two_lans_fail_over_independently(lab2, interpreter, tmp_pa
         guest = lab.lan(1).vip
         assert kernel.wait_holders(["r1"], 6.0) is not None, log_of(r1) + log_of(r2)
         assert kernel.wait_holders(["r1"], 2.0, guest) is not None
-        assert kernel.wait_holders(["r1"], 2.0, lab.vip6) is not None
         lab.cable("r1", False, lan=1)  # only the guest LAN's cable
         assert kernel.wait_holders(["r2"], 6.0, guest) is not None, log_of(r1) + log_of(r2)
-        assert kernel.steady_holders(["r1"], 1.0)  # the LAN vhid stays where it is
+        # same (default) group: r1's LAN vhid is demoted and hands over too,
+        # so the LAN and the guest LAN keep one gateway router
+        assert kernel.wait_holders(["r2"], 3.0) is not None, log_of(r1) + log_of(r2)
         assert ping(lab, "c1", guest) and ping(lab, "c1", lab.vip)
         doc = json.loads(r1.status_file.read_text())
         states = dict((v["name"], v["state"]) for v in doc["vhids"])
-        assert states == {"lan": "MASTER", "guest": "INIT"}
-        assert PASSPHRASE not in r1.status_file.read_text()
+        assert states == {"lan": "BACKUP", "guest": "INIT"}
+        lab.cable("r1", True, lan=1)  # the cable back: r1 preempts both again
+        assert kernel.wait_holders(["r1"], 8.0, guest) is not None, log_of(r1) + log_of(r2)
+        assert kernel.wait_holders(["r1"], 8.0) is not None, log_of(r1) + log_of(r2)
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
