@@ -63,6 +63,20 @@ def _peer_texts(cfg):
     return [sockaddr.ip_text(packed) for _family, packed in cfg.peers]
 
 
+def memory():
+    """MicroPython's heap after a collection: what the daemon really holds,
+    and the heap it was given (micropython -X heapsize). None on CPython,
+    whose memory the OS reports."""
+    try:
+        import micropython  # noqa: F401  (only to tell the interpreters apart)
+    except ImportError:
+        return None
+    import gc
+    gc.collect()
+    used = gc.mem_alloc()
+    return {"heap_used": used, "heap_size": used + gc.mem_free()}
+
+
 def document(daemon):
     drops = {}
     for i, count in enumerate(daemon.drops):
@@ -76,6 +90,7 @@ def document(daemon):
         "hooks": {"sent": hooks.sent, "dropped": hooks.dropped} if hooks is not None else None,
         "trackers": [_tracker(t) for t in daemon.trackers],
         "vhids": [group_status(g, daemon.DROP_REASONS) for g in daemon.groups],
+        "memory": memory(),
     }
 
 
@@ -132,6 +147,9 @@ def table(doc):
     drops = doc.get("drops") or {}
     if drops:
         lines.append("dropped: " + ", ".join("%s %d" % (k, drops[k]) for k in sorted(drops)))
+    mem = doc.get("memory")
+    if mem:
+        lines.append("heap: %d of %d KB used" % (mem["heap_used"] // 1024, mem["heap_size"] // 1024))
     lines.append("updated %s" % _clock(doc.get("updated", 0)))
     return "\n".join(lines)
 

@@ -221,6 +221,12 @@ def test_status_file_and_command(lab2, interpreter, tmp_path):
         as_json = lab.run("r2", ["env", "CARP_PYTHON=%s" % env["CARP_PYTHON"], CARPD, "status", "--json",
                                  "-f", str(r2.status_file)]).stdout
         assert json.loads(as_json)["vhids"][0]["vhid"] in (1, 2)
+        memory = doc2["memory"]  # MicroPython's live heap; the OS tells CPython's
+        if interpreter == "micropython":
+            assert 4096 < memory["heap_used"] < memory["heap_size"], memory
+            assert "heap: " in table
+        else:
+            assert memory is None and "heap: " not in table
         for path in (r1.status_file, r2.status_file):
             assert PASSPHRASE not in path.read_text()
         assert PASSPHRASE not in log_of(r1) + log_of(r2)

@@ -42,3 +42,11 @@ def test_missing_or_broken_status_is_explained(capsys, tmp_path):
     assert status.main(["-f", str(broken)]) == 1
     assert "not valid status JSON" in capsys.readouterr().err
     assert status.main(["--bogus"]) == 2
+
+
+def test_table_shows_the_heap_when_the_document_has_one(capsys, tmp_path):
+    path = tmp_path / "status.json"
+    status.write(str(path), dict(DOC, memory={"heap_used": 40960, "heap_size": 65536}))
+    assert status.main(["-f", str(path)]) == 0
+    assert "heap: 40 of 64 KB used" in capsys.readouterr().out.splitlines()
+    assert status.memory() is None  # CPython: no MicroPython heap to report

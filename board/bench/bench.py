@@ -1,0 +1,516 @@
+#!/usr/bin/env python3
+"""make bench: carp against ucarp and keepalived, side by side, in the lab.
+
+    board/bench/bench.py [--runs 5] [--only NAME,...] [--contenders NAME,...]
+                         [--json build/bench.json] [--markdown build/bench.md]
+                         [--update-readme]
+
+Scenarios (each figure is the median of --runs runs, with min and max):
+  link      r1's cable pulled at the switch (advbase / advert_int 1)
+  stop      r1's daemon stopped with SIGTERM, as procd stops it
+  uplink    r1's tracked uplink (a second interface) pulled
+  fast      r1's cable pulled in sub-second mode (advbase 0 at 102 ms;
+            keepalived VRRPv3 at advert_int 0.1)
+  flood     CPU per received packet on the master, and packets it sends per
+            packet received, under floods from c1 at fixed rates
+  idle      CPU (us/s), wake-ups/s and RSS as master and as backup
+  heap      carp's MicroPython heap with 1 and 4 vhids, and a run in a
+            64 KB heap (-X heapsize=64K)
+  size      installed size of the packages
+For the failovers, c1 pings the VIP every 10 ms ("outage" is the longest gap
+between replies) and captures the wire ("takeover" is from the old master's
+last advertisement to the new master's first). Who holds the VIP is read
+from the kernel with pyroute2.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import contenders as C  # noqa: E402  (sets up the lab's import path)
+from carplab import Lab  # noqa: E402
+from carpctl import Kernel  # noqa: E402
+from measure import Probe, Usage, tx_packets  # noqa: E402
+
+REPO = C.REPO
+SCENARIOS = ("link", "stop", "uplink", "fast", "flood", "idle", "heap", "size")
+FAILOVERS = ("link", "stop", "uplink", "fast")
+FLOOD_KINDS = ("other", "lesser", "badhmac")
+FLOOD_RATES = (1000, 4000)      # packets per second
+FLOOD_SECONDS = 2.0
+IDLE_WINDOW = 3.0               # s per idle run
+ELECTION_TIMEOUT = 12.0         # s: the first master, whoever it is
+TAKEOVER_TIMEOUT = 10.0
+
+
+class BenchError(Exception):
+    pass
+
+
+def venv_micropython():
+    found = REPO / ".venv" / "bin" / "micropython"
+    return str(found) if found.exists() else shutil.which("micropython")
+
+
+def install_mpy(root):
+    """carp as the `carp` package installs it: .mpy files from mpy-cross."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("build_ipk", str(REPO / "scripts" / "build-ipk.py"))
+    build_ipk = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_ipk)
+    lib = root / "carp"
+    lib.mkdir(parents=True)
+    for name, data in build_ipk.compile_mpy(str(root)).items():
+        (lib / name).write_bytes(data)
+    return str(root)
+
+
+def make_contenders(work, names):
+    everything = {}
+    if "carp-mpy" in names:
+        micropython = venv_micropython()
+        if not micropython:
+            raise BenchError("micropython not found: run `make deps`")
+        everything["carp-mpy"] = C.Carp("carp-mpy", "carp (MicroPython)", micropython,
+                                        lib=install_mpy(work / "mpy-lib"))
+    if "carp-cpy" in names:
+        everything["carp-cpy"] = C.Carp("carp-cpy", "carp (CPython)", sys.executable)
+    if "ucarp" in names:
+        everything["ucarp"] = C.Ucarp()
+    if "keepalived" in names:
+        everything["keepalived"] = C.Keepalived()
+    return [everything[n] for n in names if n in everything]
+
+
+def versions():
+    def first_line(argv):
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return (r.stdout or r.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return None
+    mp = venv_micropython()
+    return {
+        "micropython": first_line([mp, "-c", "import sys; print(sys.version)"]) if mp else None,
+        "cpython": sys.version.split()[0],
+        "ucarp": dpkg_version("ucarp"),
+        "keepalived": dpkg_version("keepalived"),
+        "kernel": os.uname().release,
+        "cpu": cpu_model(),
+    }
+
+
+def dpkg_version(pkg):
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", pkg], capture_output=True, text=True)
+    return r.stdout.strip() or None
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.*)", f.read())
+        return "%s, %d CPUs" % (m.group(1).strip() if m else "?", os.cpu_count())
+    except OSError:
+        return None
+
+
+# -- failovers -------------------------------------------------------------
+
+def failover_run(contender, scenario, tmp):
+    """One failover in a fresh lab -> {"outage_ms", "takeover_ms", "moved_ms"}."""
+    mode = "fast" if scenario == "fast" else "1s"
+    with Lab(lans=2 if scenario == "uplink" else 1) as lab, Kernel(lab) as kernel:
+        track = lab.lan(1).dev if scenario == "uplink" else None
+        r1 = contender.start(lab, "r1", tmp, mode, track=track)
+        r2 = contender.start(lab, "r2", tmp, mode)
+        if kernel.wait_holders(["r1"], ELECTION_TIMEOUT) is None:
+            raise BenchError("%s: r1 never became the only master (%s)\n%s" % (
+                contender.name, kernel.holders(), r1.log_text()[-2000:] + r2.log_text()[-2000:]))
+        time.sleep(1.0 if mode == "1s" else 0.3)   # r2 has heard r1 a few times
+        probe = Probe(lab, tmp, lab.vip)
+        try:
+            probe.start()
+            time.sleep(1.2 if mode == "1s" else 0.3)   # the wire shows r1's advertisements first
+            t_event = time.time()
+            if scenario == "stop":
+                lab.stop(r1.proc, signal.SIGTERM, timeout=5)
+            else:
+                lab.cable("r1", False, lan=1 if scenario == "uplink" else 0)
+            started = time.monotonic()
+            if not lab.wait_for(lambda: "r2" in kernel.holders(), TAKEOVER_TIMEOUT, interval=0.005):
+                raise BenchError("%s %s: r2 did not take the VIP\n%s" % (
+                    contender.name, scenario, r2.log_text()[-2000:]))
+            moved = (time.monotonic() - started) * 1000
+            after = time.time()
+            lab.wait_for(lambda: any(t > after for t in probe.replies()), TAKEOVER_TIMEOUT)
+            time.sleep(0.3)
+        finally:
+            probe.stop()
+        return {"outage_ms": probe.outage_ms(t_event), "moved_ms": moved,
+                "takeover_ms": probe.takeover_ms(lab.ip["r1"], lab.ip["r2"], t_event - 5)}
+
+
+def supports(contender, scenario):
+    if scenario == "uplink" and not contender.tracks:
+        return False
+    return True
+
+
+# -- floods ----------------------------------------------------------------
+
+def flood_session(contender, runs, tmp, kinds=FLOOD_KINDS, rates=FLOOD_RATES, seconds=FLOOD_SECONDS):
+    """r1 alone, master; c1 floods it. -> {kind: {rate: [{cpu_us_per_packet, sent_per_received}]}}"""
+    out = {}
+    with Lab() as lab, Kernel(lab) as kernel:
+        r1 = contender.start(lab, "r1", tmp)
+        if kernel.wait_holders(["r1"], ELECTION_TIMEOUT) is None:
+            raise BenchError("%s: r1 did not become master\n%s" % (contender.name, r1.log_text()[-2000:]))
+        time.sleep(1.0)
+        usage = Usage(r1.proc.pid)
+        idle0, tx0 = usage.sample(), tx_packets(lab, "r1")
+        time.sleep(3.0)
+        idle1, tx1 = usage.sample(), tx_packets(lab, "r1")
+        span = idle1["t"] - idle0["t"]
+        idle_cpu = (idle1["cpu_ns"] - idle0["cpu_ns"]) / span
+        idle_tx = (tx1 - tx0) / span
+        protocol = contender.protocol_for("1s")
+        for kind in kinds:
+            for rate in rates:
+                for _ in range(runs):
+                    before, txb = usage.sample(), tx_packets(lab, "r1")
+                    r = lab.run("c1", [sys.executable, str(HERE / "flood.py"), lab.dev, lab.ip["c1"], lab.vip,
+                                       "%s-%s" % (protocol, kind), str(rate), str(seconds), C.PASSPHRASE],
+                                timeout=seconds + 30)
+                    after, txa = usage.sample(), tx_packets(lab, "r1")
+                    sent = int(r.stdout.split()[0])
+                    span = after["t"] - before["t"]
+                    cpu = after["cpu_ns"] - before["cpu_ns"] - idle_cpu * span
+                    extra_tx = txa - txb - idle_tx * span
+                    out.setdefault(kind, {}).setdefault(str(rate), []).append({
+                        "cpu_us_per_packet": max(cpu, 0) / sent / 1000,
+                        "sent_per_received": max(extra_tx, 0) / sent,
+                        "still_master": kernel.holders() == ["r1"]})
+                    time.sleep(0.5)
+        if r1.proc.poll() is not None:
+            raise BenchError("%s died under the flood\n%s" % (contender.name, r1.log_text()[-2000:]))
+    return out
+
+
+# -- idle ------------------------------------------------------------------
+
+def idle_session(contender, runs, tmp, mode="1s", window=IDLE_WINDOW):
+    """r1 master and r2 backup at rest: `runs` windows of `window` s each."""
+    out = {"master": [], "backup": []}
+    with Lab() as lab, Kernel(lab) as kernel:
+        r1 = contender.start(lab, "r1", tmp, mode)
+        r2 = contender.start(lab, "r2", tmp, mode)
+        if kernel.wait_holders(["r1"], ELECTION_TIMEOUT) is None:
+            raise BenchError("%s: r1 never became the only master" % contender.name)
+        time.sleep(2.0)   # start-up and the second gratuitous ARP are over
+        usages = {"master": Usage(r1.proc.pid), "backup": Usage(r2.proc.pid)}
+        for _ in range(runs):
+            before = dict((role, u.sample()) for role, u in usages.items())
+            time.sleep(window)
+            for role, u in usages.items():
+                after = u.sample()
+                span = after["t"] - before[role]["t"]
+                out[role].append({"cpu_us_per_s": (after["cpu_ns"] - before[role]["cpu_ns"]) / span / 1000,
+                                  "wakeups_per_s": (after["wakeups"] - before[role]["wakeups"]) / span,
+                                  "rss_kb": after["rss_kb"]})
+        if kernel.holders() != ["r1"]:
+            raise BenchError("%s: mastership moved while idle" % contender.name)
+    return out
+
+
+# -- MicroPython heap ------------------------------------------------------
+
+def heap_session(contender, tmp, vhids, heapsize=None):
+    """carp on MicroPython alone on r1 with `vhids` vhids: the live heap from
+    its status file once it is master of all; with heapsize, in a heap that
+    small (micropython -X heapsize)."""
+    interpreter = None
+    if heapsize:
+        wrapper = tmp / ("micropython-heap%s" % heapsize)   # carpd picks MICROPYPATH by the name
+        wrapper.write_text('#!/bin/sh\nexec %s -X heapsize=%s "$@"\n' % (contender.interpreter, heapsize))
+        os.chmod(str(wrapper), 0o755)
+        interpreter = str(wrapper)
+    with Lab() as lab, Kernel(lab) as kernel:
+        r1 = contender.start(lab, "r1", tmp, vhids=vhids, interpreter=interpreter)
+        vips = [lab.vip] + C.extra_vips(lab, vhids)
+        ok = all(kernel.wait_holders(["r1"], ELECTION_TIMEOUT, vip) is not None for vip in vips)
+        time.sleep(3.0)    # a few advertisements and status rewrites
+        alive = r1.proc.poll() is None
+        try:
+            memory = json.loads(r1.status_file.read_text()).get("memory") or {}
+        except (OSError, ValueError):
+            memory = {}
+        if not ok or not alive:
+            sys.stderr.write(r1.log_text()[-2000:])
+        return {"vhids": vhids, "heapsize": heapsize, "master_of_all": ok, "alive": alive,
+                "heap_used": memory.get("heap_used"), "heap_size": memory.get("heap_size")}
+
+
+# -- installed size --------------------------------------------------------
+
+def sizes(work):
+    out = {}
+    build = work / "ipk"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "build-ipk.py"), "-o", str(build), "carp",
+                    "carp-python3"], check=True, capture_output=True,
+                   env=dict(os.environ, PATH="%s:%s" % (REPO / ".venv" / "bin", os.environ.get("PATH", ""))))
+    import tarfile
+    import io
+    for ipk in sorted(build.glob("*.ipk")):
+        with tarfile.open(str(ipk)) as outer:
+            data = outer.extractfile("./data.tar.gz").read()
+        with tarfile.open(fileobj=io.BytesIO(data)) as inner:
+            installed = sum(m.size for m in inner.getmembers() if m.isfile())
+        out[ipk.name.split("_")[0]] = {"package_bytes": ipk.stat().st_size, "installed_bytes": installed}
+    for pkg, binary in (("ucarp", "/usr/sbin/ucarp"), ("keepalived", "/usr/sbin/keepalived")):
+        r = subprocess.run(["dpkg-query", "-W", "-f", "${Installed-Size}", pkg], capture_output=True, text=True)
+        if r.stdout.strip():
+            out[pkg] = {"installed_bytes": int(r.stdout) * 1024,
+                        "binary_bytes": os.path.getsize(binary) if os.path.exists(binary) else None,
+                        "note": "Debian amd64 package, its own files only"}
+    return out
+
+
+# -- summary and report ----------------------------------------------------
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def run(args, work):
+    names = args.contenders.split(",")
+    only = args.only.split(",") if args.only else list(SCENARIOS)
+    for name in only:
+        if name not in SCENARIOS:
+            raise BenchError("unknown scenario %r (have %s)" % (name, ", ".join(SCENARIOS)))
+    everyone = make_contenders(work, names)
+    result = {"date": time.strftime("%Y-%m-%d"), "runs": args.runs, "versions": versions(),
+              "contenders": dict((c.name, c.label) for c in everyone), "failover": {}, "flood": {},
+              "idle": {}, "heap": [], "size": {}}
+
+    def say(text):
+        print("[bench] " + text, file=sys.stderr, flush=True)
+
+    for scenario in [s for s in only if s in FAILOVERS]:
+        for c in everyone:
+            if not supports(c, scenario):
+                continue
+            runs = []
+            for i in range(args.runs):
+                tmp = Path(tempfile.mkdtemp(dir=str(work)))
+                r = failover_run(c, scenario, tmp)
+                say("%s %s run %d: outage %s ms, takeover %s ms, VIP moved %.0f ms" % (
+                    scenario, c.name, i + 1, _f(r["outage_ms"]), _f(r["takeover_ms"]), r["moved_ms"]))
+                runs.append(r)
+            result["failover"].setdefault(scenario, {})[c.name] = {
+                "runs": runs, "outage_ms": summary([r["outage_ms"] for r in runs]),
+                "takeover_ms": summary([r["takeover_ms"] for r in runs]),
+                "moved_ms": summary([r["moved_ms"] for r in runs])}
+    if "flood" in only:
+        for c in everyone:
+            tmp = Path(tempfile.mkdtemp(dir=str(work)))
+            raw = flood_session(c, args.runs, tmp)
+            result["flood"][c.name] = {}
+            for kind, by_rate in raw.items():
+                for rate, runs in by_rate.items():
+                    entry = {"runs": runs,
+                             "cpu_us_per_packet": summary([r["cpu_us_per_packet"] for r in runs]),
+                             "sent_per_received": summary([r["sent_per_received"] for r in runs]),
+                             "still_master": all(r["still_master"] for r in runs)}
+                    result["flood"][c.name].setdefault(kind, {})[rate] = entry
+                    say("flood %s %s %s/s: %.2f us/packet, %.3f sent/received" % (
+                        c.name, kind, rate, entry["cpu_us_per_packet"]["median"],
+                        entry["sent_per_received"]["median"]))
+    if "idle" in only:
+        for c in everyone:
+            for mode in ("1s", "fast"):
+                tmp = Path(tempfile.mkdtemp(dir=str(work)))
+                raw = idle_session(c, args.runs, tmp, mode)
+                entry = {}
+                for role, runs in raw.items():
+                    entry[role] = dict((k, summary([r[k] for r in runs]))
+                                       for k in ("cpu_us_per_s", "wakeups_per_s", "rss_kb"))
+                    entry[role]["runs"] = runs
+                result["idle"].setdefault(mode, {})[c.name] = entry
+                say("idle %s %s: master %.0f us/s %.1f wakeups/s, backup %.0f us/s %.1f wakeups/s" % (
+                    mode, c.name, entry["master"]["cpu_us_per_s"]["median"],
+                    entry["master"]["wakeups_per_s"]["median"], entry["backup"]["cpu_us_per_s"]["median"],
+                    entry["backup"]["wakeups_per_s"]["median"]))
+    if "heap" in only:
+        mp = [c for c in everyone if c.name == "carp-mpy"]
+        for c in mp:
+            for vhids, heapsize in ((1, None), (4, None), (4, "64K")):
+                tmp = Path(tempfile.mkdtemp(dir=str(work)))
+                r = heap_session(c, tmp, vhids, heapsize)
+                result["heap"].append(r)
+                say("heap: %d vhid(s)%s: used %s of %s bytes, master of all: %s, alive: %s" % (
+                    vhids, " in -X heapsize=%s" % heapsize if heapsize else "", r["heap_used"], r["heap_size"],
+                    r["master_of_all"], r["alive"]))
+    if "size" in only:
+        result["size"] = sizes(work)
+    return result
+
+
+def _f(value, fmt="%.0f"):
+    return fmt % value if value is not None else "-"
+
+
+def cell(s, fmt="%.0f"):
+    if not s:
+        return "n/a"
+    if s["n"] == 1:
+        return fmt % s["median"]
+    return "%s (%s–%s)" % (fmt % s["median"], fmt % s["min"], fmt % s["max"])
+
+
+def ratio(ours, theirs):
+    if not ours or not theirs or not theirs["median"]:
+        return "–"
+    return "%.2f" % (ours["median"] / theirs["median"])
+
+
+ROWS_FAILOVER = (
+    ("link", "outage_ms", "client outage, master's cable pulled (ms)"),
+    ("link", "takeover_ms", "takeover from the last advertisement, cable pulled (ms)"),
+    ("stop", "outage_ms", "client outage, master's daemon stopped with SIGTERM (ms)"),
+    ("stop", "takeover_ms", "takeover from the last advertisement, SIGTERM (ms)"),
+    ("uplink", "outage_ms", "client outage, master's tracked uplink pulled (ms)"),
+    ("uplink", "takeover_ms", "takeover from the last advertisement, uplink pulled (ms)"),
+    ("fast", "outage_ms", "client outage, cable pulled, sub-second mode (ms)"),
+    ("fast", "takeover_ms", "takeover from the last advertisement, sub-second mode (ms)"),
+)
+
+
+def markdown(result):
+    names = list(result["contenders"])
+    ours = "carp-mpy" if "carp-mpy" in names else (names[0] if names else None)
+    peers = [n for n in names if not n.startswith("carp-")]
+    header = ["", ] + [result["contenders"][n] for n in names] + ["%s / %s" % (ours, p) for p in peers]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+
+    def row(label, stats, fmt="%.0f"):
+        cells = [label] + [cell(stats.get(n), fmt) for n in names]
+        cells += [ratio(stats.get(ours), stats.get(p)) for p in peers]
+        lines.append("| " + " | ".join(cells) + " |")
+
+    for scenario, key, label in ROWS_FAILOVER:
+        by = result["failover"].get(scenario)
+        if by:
+            row(label, dict((n, v[key]) for n, v in by.items()))
+    for kind in FLOOD_KINDS:
+        for rate in FLOOD_RATES:
+            stats = dict((n, v[kind][str(rate)]["cpu_us_per_packet"]) for n, v in result["flood"].items()
+                         if kind in v and str(rate) in v[kind])
+            if stats:
+                row("CPU per packet, flood of %s at %d/s (µs)" % (FLOOD_LABEL[kind], rate), stats, "%.1f")
+    for kind in FLOOD_KINDS:
+        rate = str(FLOOD_RATES[-1])
+        stats = dict((n, v[kind][rate]["sent_per_received"]) for n, v in result["flood"].items()
+                     if kind in v and rate in v[kind])
+        if stats:
+            row("packets sent per packet received, %s at %s/s" % (FLOOD_LABEL[kind], rate), stats, "%.2f")
+    for mode, mode_label in (("1s", "advbase 1"), ("fast", "sub-second")):
+        by = result["idle"].get(mode)
+        if not by:
+            continue
+        for role in ("master", "backup"):
+            row("idle CPU as %s, %s (µs/s)" % (role, mode_label),
+                dict((n, v[role]["cpu_us_per_s"]) for n, v in by.items()))
+            row("wake-ups per second as %s, %s" % (role, mode_label),
+                dict((n, v[role]["wakeups_per_s"]) for n, v in by.items()), "%.1f")
+        row("RSS as master, all processes (KB)", dict((n, v["master"]["rss_kb"]) for n, v in by.items()))
+    size = result.get("size") or {}
+    if size:
+        sizes_kb = {}
+        for n in names:
+            pkg = {"carp-mpy": "carp", "carp-cpy": "carp-python3"}.get(n, n)
+            if pkg in size:
+                sizes_kb[n] = {"median": size[pkg]["installed_bytes"] / 1024, "n": 1}
+        row("installed size (KB)", sizes_kb)
+    out = "\n".join(lines) + "\n"
+    heap = result.get("heap") or []
+    if heap:
+        out += "\nMicroPython heap (carp-mpy, live after a collection, from the status file):\n\n"
+        out += "| vhids | heap given | heap used | master of all VIPs | still running |\n|---|---|---|---|---|\n"
+        for h in heap:
+            out += "| %d | %s | %s | %s | %s |\n" % (
+                h["vhids"], h["heapsize"] or "default (%s)" % _kb(h["heap_size"]), _kb(h["heap_used"]),
+                "yes" if h["master_of_all"] else "NO", "yes" if h["alive"] else "NO")
+    return out
+
+
+def _kb(n):
+    return "%.1f KB" % (n / 1024) if n else "?"
+
+
+FLOOD_LABEL = {"other": "another vhid's advertisements", "lesser": "a less preferred sender",
+               "badhmac": "bad HMACs (VRRP: bad checksums)"}
+
+README_BEGIN = "<!-- bench:begin -->"
+README_END = "<!-- bench:end -->"
+
+
+def update_readme(text, result):
+    path = REPO / "README.md"
+    readme = path.read_text()
+    if README_BEGIN not in readme or README_END not in readme:
+        raise BenchError("README.md has no %s ... %s block" % (README_BEGIN, README_END))
+    v = result["versions"]
+    block = "%s\n`make bench`, %s, %d runs each (median (min–max)); %s; MicroPython %s, CPython %s, " \
+            "ucarp %s, keepalived %s, Linux %s.\n\n%s%s" % (
+                README_BEGIN, result["date"], result["runs"], v["cpu"], v["micropython"], v["cpython"],
+                v["ucarp"], v["keepalived"], v["kernel"], text, README_END)
+    head, rest = readme.split(README_BEGIN, 1)
+    path.write_text(head + block + rest.split(README_END, 1)[1])
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--only", help="comma-separated scenarios: " + ",".join(SCENARIOS))
+    parser.add_argument("--contenders", default="carp-mpy,carp-cpy,ucarp,keepalived")
+    parser.add_argument("--json", default=str(REPO / "build" / "bench.json"))
+    parser.add_argument("--markdown", default=str(REPO / "build" / "bench.md"))
+    parser.add_argument("--update-readme", action="store_true", help="put the table into README.md")
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.exit(1, "bench: must run as root (network namespaces)\n")
+    if args.runs < 1:
+        parser.exit(2, "bench: --runs must be at least 1\n")
+    work = Path(tempfile.mkdtemp(prefix="carp-bench-"))
+    try:
+        result = run(args, work)
+    except BenchError as e:
+        print("bench: FAILED: %s (files in %s)" % (e, work), file=sys.stderr)
+        return 1
+    text = markdown(result)
+    for path, data in ((args.json, json.dumps(result, indent=1, sort_keys=True) + "\n"), (args.markdown, text)):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(data)
+    print(text)
+    if args.update_readme:
+        update_readme(text, result)
+    shutil.rmtree(str(work), ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The daemons the benchmark compares, each started the way its users run
+it, on r1 (preferred) or r2 (backup) of the lab:
+
+  carp-mpy   firmware/carpd on MicroPython, from .mpy files as the `carp`
+             package installs them, configured by UCI
+  carp-cpy   the same on CPython (the `carp-python3` package)
+  ucarp      ucarp 1.5.2 with up/down scripts that add and remove the VIP
+  keepalived keepalived (Debian) VRRPv2 at advert_int 1, or VRRPv3 at
+             advert_int 0.1 in the sub-second scenarios
+
+Timing is matched across them: in "1 s" mode r1 advertises every second
+(advskew 0, priority 200) and r2 takes over after about 3.4 s (advskew 100:
+3 + 100/256 s; priority 100: 3 + 156/256 s); in sub-second mode r1
+advertises every 0.1 s (advbase 0 advskew 26 = 102 ms; advert_int 0.1) and
+r2 takes over after about 0.35 s (advskew 90 = 352 ms; 3 x 0.1 + 156/256 x
+0.1 = 361 ms)."""
+import os
+import shutil
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path[:0] = [str(REPO / "board" / "lab"), str(REPO / "tests"), str(REPO / "tests" / "lab")]
+
+from carpctl import uci_text  # noqa: E402
+
+CARPD = str(REPO / "firmware" / "carpd")
+PASSPHRASE = "bench-secret"
+SKEW = {"1s": {"r1": 0, "r2": 100}, "fast": {"r1": 26, "r2": 90}}
+PRIORITY = {"r1": 200, "r2": 100}
+
+
+def extra_vips(lab, count):
+    """VIPs for vhids 2..count, next to the lab's own VIP."""
+    base = lab.vip.rsplit(".", 1)[0]
+    return ["%s.%d" % (base, 250 - i) for i in range(count - 1)]
+
+
+class Running:
+    """One daemon started in the lab: its process, where it logs, and for
+    carp where its status file is."""
+
+    def __init__(self, proc, log, status_file=None):
+        self.proc, self.log, self.status_file = proc, log, status_file
+
+    def tree(self):
+        """PIDs of the process and all its descendants (keepalived's VRRP
+        child, carpd's interpreter and hook worker)."""
+        return process_tree(self.proc.pid)
+
+    def log_text(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+
+def process_tree(root):
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
+
+
+class Contender:
+    name = label = protocol = ""
+    tracks = False      # can demote itself when an uplink goes down
+
+    def protocol_for(self, mode):
+        """What it speaks on the wire in that mode (the flood's packets)."""
+        return self.protocol
+
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1):
+        raise NotImplementedError
+
+
+class Carp(Contender):
+    protocol = "carp"
+    tracks = True
+
+    def __init__(self, name, label, interpreter, lib=None):
+        self.name, self.label, self.interpreter, self.lib = name, label, interpreter, lib
+
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, interpreter=None):
+        advbase = 1 if mode == "1s" else 0
+        sections = []
+        vips = [lab.vip] + extra_vips(lab, vhids)
+        for i, vip in enumerate(vips):
+            options = [("device", lab.dev), ("vhid", i + 1), ("password", PASSPHRASE), ("advbase", advbase),
+                       ("advskew", SKEW[mode][node]), ("preempt", 1), ("address", ["%s/%d" % (vip, lab.prefix)])]
+            if track:
+                options.append(("track_interface", [track]))
+            sections.append(("v%d" % (i + 1), options))
+        conf = tmp / ("%s.uci" % node)
+        status_file = tmp / ("%s-status.json" % node)
+        conf.write_text(uci_text(str(status_file), sections))
+        log = str(tmp / ("%s-%s.log" % (node, self.name)))
+        env = {"CARP_PYTHON": interpreter or self.interpreter}
+        if self.lib:
+            env["CARP_LIB"] = self.lib
+        return Running(lab.start(node, [CARPD, "-c", str(conf)], env=env, log=log), log, status_file)
+
+
+class Ucarp(Contender):
+    name = label = "ucarp"
+    protocol = "carp"
+
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1):
+        if track or vhids != 1:
+            raise ValueError("ucarp runs one vhid and tracks nothing")
+        up, down = tmp / "vip-up", tmp / "vip-down"
+        up.write_text('#!/bin/sh\nexec ip addr add "$2/%d" dev "$1"\n' % lab.prefix)
+        down.write_text('#!/bin/sh\nexec ip addr del "$2/%d" dev "$1" 2>/dev/null\n' % lab.prefix)
+        for script in (up, down):
+            os.chmod(str(script), 0o755)
+        argv = [shutil.which("ucarp") or "ucarp", "-i", lab.dev, "-s", lab.ip[node], "-v", "1",
+                "-p", PASSPHRASE, "-a", lab.vip, "-b", "1" if mode == "1s" else "0",
+                "-k", str(SKEW[mode][node]), "-P", "-u", str(up), "-d", str(down), "-z", "-f", "none"]
+        log = str(tmp / ("%s-ucarp.log" % node))
+        return Running(lab.start(node, argv, log=log), log)
+
+
+KEEPALIVED_CONF = """global_defs {
+    router_id %(node)s
+    enable_script_security
+}
+"""
+KEEPALIVED_INSTANCE = """vrrp_instance V%(vrid)d {
+    state BACKUP
+    interface %(dev)s
+    virtual_router_id %(vrid)d
+    priority %(priority)d
+    advert_int %(advert)s
+    %(track)s
+    virtual_ipaddress {
+        %(vip)s/%(prefix)d
+    }
+}
+"""
+
+
+class Keepalived(Contender):
+    name = label = "keepalived"
+    tracks = True
+
+    def protocol_for(self, mode):
+        return "vrrp2" if mode == "1s" else "vrrp3"
+
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1):
+        version = 2 if mode == "1s" else 3
+        text = KEEPALIVED_CONF % {"node": node}
+        text = text.replace("}\n", "    vrrp_version %d\n}\n" % version, 1)
+        vips = [lab.vip] + extra_vips(lab, vhids)
+        for i, vip in enumerate(vips):
+            text += KEEPALIVED_INSTANCE % {
+                "vrid": i + 1, "dev": lab.dev, "priority": PRIORITY[node],
+                "advert": "1" if mode == "1s" else "0.1", "vip": vip, "prefix": lab.prefix,
+                "track": ("track_interface {\n        %s\n    }" % track) if track else ""}
+        conf = tmp / ("%s-keepalived.conf" % node)
+        conf.write_text(text)
+        pids = [str(tmp / ("%s-keepalived.%s.pid" % (node, what))) for what in ("main", "vrrp", "checkers")]
+        argv = [shutil.which("keepalived") or "keepalived", "-n", "-l", "-D", "-P", "-f", str(conf),
+                "-p", pids[0], "-r", pids[1], "-c", pids[2]]
+        log = str(tmp / ("%s-keepalived.log" % node))
+        return Running(lab.start(node, argv, log=log), log)
+
