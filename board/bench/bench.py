@@ -51,6 +51,12 @@ FLOOD_RATES = (1000, 4000)      # packets per second
 FLOOD_SECONDS = 2.0
 IDLE_WINDOW = 3.0               # s per idle run
 ELECTION_TIMEOUT = 12.0         # s: the first master, whoever it is
+# keepalived repeats its gratuitous ARPs 5 s after becoming master
+# (garp_master_delay) and after a lower-priority advertisement: quiet
+# periods this long keep one measurement's echo out of the next.
+QUIET = 6.0
+# MicroPython heap runs: (vhids, -X heapsize); the default heap is 2 MB.
+HEAP_RUNS = ((1, None), (4, None), (4, "64K"), (4, "192K"), (4, "256K"))
 TAKEOVER_TIMEOUT = 10.0
 
 
@@ -141,7 +147,11 @@ def failover_run(contender, scenario, tmp):
         probe = Probe(lab, tmp, lab.vip)
         try:
             probe.start()
-            time.sleep(1.2 if mode == "1s" else 0.3)   # the wire shows r1's advertisements first
+            # r1 must hold the VIP alone, undisturbed, before anything fails
+            # (and the wire shows its advertisements first)
+            if not kernel.steady_holders(["r1"], 1.2 if mode == "1s" else 0.5):
+                return {"outage_ms": None, "moved_ms": None, "takeover_ms": None,
+                        "unstable": "the VIP left r1 with nothing failed: %s" % kernel.holders()}
             t_event = time.time()
             if scenario == "stop":
                 lab.stop(r1.proc, signal.SIGTERM, timeout=5)
@@ -176,7 +186,7 @@ def flood_session(contender, runs, tmp, kinds=FLOOD_KINDS, rates=FLOOD_RATES, se
         r1 = contender.start(lab, "r1", tmp)
         if kernel.wait_holders(["r1"], ELECTION_TIMEOUT) is None:
             raise BenchError("%s: r1 did not become master\n%s" % (contender.name, r1.log_text()[-2000:]))
-        time.sleep(1.0)
+        time.sleep(QUIET)
         usage = Usage(r1.proc.pid)
         idle0, tx0 = usage.sample(), tx_packets(lab, "r1")
         time.sleep(3.0)
@@ -186,6 +196,7 @@ def flood_session(contender, runs, tmp, kinds=FLOOD_KINDS, rates=FLOOD_RATES, se
         idle_tx = (tx1 - tx0) / span
         protocol = contender.protocol_for("1s")
         for kind in kinds:
+            time.sleep(QUIET)
             for rate in rates:
                 for _ in range(runs):
                     before, txb = usage.sample(), tx_packets(lab, "r1")
@@ -217,7 +228,7 @@ def idle_session(contender, runs, tmp, mode="1s", window=IDLE_WINDOW):
         r2 = contender.start(lab, "r2", tmp, mode)
         if kernel.wait_holders(["r1"], ELECTION_TIMEOUT) is None:
             raise BenchError("%s: r1 never became the only master" % contender.name)
-        time.sleep(2.0)   # start-up and the second gratuitous ARP are over
+        time.sleep(QUIET)   # start-up and the repeated gratuitous ARPs are over
         usages = {"master": Usage(r1.proc.pid), "backup": Usage(r2.proc.pid)}
         for _ in range(runs):
             before = dict((role, u.sample()) for role, u in usages.items())
@@ -317,11 +328,12 @@ def run(args, work):
             for i in range(args.runs):
                 tmp = Path(tempfile.mkdtemp(dir=str(work)))
                 r = failover_run(c, scenario, tmp)
-                say("%s %s run %d: outage %s ms, takeover %s ms, VIP moved %.0f ms" % (
-                    scenario, c.name, i + 1, _f(r["outage_ms"]), _f(r["takeover_ms"]), r["moved_ms"]))
+                say("%s %s run %d: outage %s ms, takeover %s ms, VIP moved %s ms%s" % (
+                    scenario, c.name, i + 1, _f(r["outage_ms"]), _f(r["takeover_ms"]), _f(r["moved_ms"]),
+                    " UNSTABLE: " + r["unstable"] if r.get("unstable") else ""))
                 runs.append(r)
             result["failover"].setdefault(scenario, {})[c.name] = {
-                "runs": runs, "outage_ms": summary([r["outage_ms"] for r in runs]),
+                "runs": runs, "unstable": sum(1 for r in runs if r.get("unstable")), "outage_ms": summary([r["outage_ms"] for r in runs]),
                 "takeover_ms": summary([r["takeover_ms"] for r in runs]),
                 "moved_ms": summary([r["moved_ms"] for r in runs])}
     if "flood" in only:
@@ -357,7 +369,7 @@ def run(args, work):
     if "heap" in only:
         mp = [c for c in everyone if c.name == "carp-mpy"]
         for c in mp:
-            for vhids, heapsize in ((1, None), (4, None), (4, "64K")):
+            for vhids, heapsize in HEAP_RUNS:
                 tmp = Path(tempfile.mkdtemp(dir=str(work)))
                 r = heap_session(c, tmp, vhids, heapsize)
                 result["heap"].append(r)
@@ -374,6 +386,8 @@ def _f(value, fmt="%.0f"):
 
 
 def cell(s, fmt="%.0f"):
+    if s and s.get("unstable"):
+        return "flaps (%d of %d runs)" % (s["unstable"], s["unstable"] + s.get("n", 0))
     if not s:
         return "n/a"
     if s["n"] == 1:
@@ -382,7 +396,7 @@ def cell(s, fmt="%.0f"):
 
 
 def ratio(ours, theirs):
-    if not ours or not theirs or not theirs["median"]:
+    if not ours or not theirs or not ours.get("median") or not theirs.get("median"):
         return "–"
     return "%.2f" % (ours["median"] / theirs["median"])
 
@@ -414,7 +428,8 @@ def markdown(result):
     for scenario, key, label in ROWS_FAILOVER:
         by = result["failover"].get(scenario)
         if by:
-            row(label, dict((n, v[key]) for n, v in by.items()))
+            row(label, dict((n, v[key] if not v["unstable"] else dict(v[key] or {"n": 0}, unstable=v["unstable"]))
+                            for n, v in by.items()))
     for kind in FLOOD_KINDS:
         for rate in FLOOD_RATES:
             stats = dict((n, v[kind][str(rate)]["cpu_us_per_packet"]) for n, v in result["flood"].items()

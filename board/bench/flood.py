@@ -53,7 +53,7 @@ def vrrp(version, vrid, priority, vip, src, good_checksum):
         body = struct.pack("!BBBBBBH", 0x21, vrid, priority, 1, 0, 1, 0) + socket.inet_aton(vip) + b"\0" * 8
         cks = checksum(body)
     else:
-        body = struct.pack("!BBBBH", 0x31, vrid, priority, 1, 10, 0) + socket.inet_aton(vip)
+        body = struct.pack("!BBBBHH", 0x31, vrid, priority, 1, 10, 0) + socket.inet_aton(vip)
         pseudo = socket.inet_aton(src) + socket.inet_aton("224.0.0.18") + struct.pack("!BBH", 0, PROTO, len(body))
         cks = checksum(pseudo + body)
     if not good_checksum:

@@ -1,0 +1,29 @@
+"""A smoke run of the benchmark (`make bench` runs them all, for minutes):
+one scenario, one run, carp on MicroPython against keepalived, through the
+same code path and the same JSON and Markdown output."""
+import json
+import os
+import subprocess
+import sys
+
+from tools import ROOT
+
+
+def test_bench_stop_scenario_smoke(tmp_path):
+    out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "board", "bench", "bench.py"), "--runs", "1", "--only", "stop",
+                        "--contenders", "carp-mpy,keepalived", "--json", str(out_json), "--markdown", str(out_md)],
+                       capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out_json.read_text())
+    stop = doc["failover"]["stop"]
+    assert set(stop) == {"carp-mpy", "keepalived"}
+    for name in stop:
+        assert stop[name]["outage_ms"]["n"] == 1 and stop[name]["outage_ms"]["median"] > 0
+    # the bow-out: the backup takes over at once, not after its master-down time (3.4 s)
+    assert stop["carp-mpy"]["takeover_ms"]["median"] < 1000, stop["carp-mpy"]
+    assert stop["carp-mpy"]["outage_ms"]["median"] < 2000, stop["carp-mpy"]
+    table = out_md.read_text()
+    assert "| client outage, master's daemon stopped with SIGTERM (ms) |" in table
+    assert "carp (MicroPython)" in table and table.strip() in r.stdout
+    assert doc["versions"]["keepalived"] and doc["contenders"]["carp-mpy"] == "carp (MicroPython)"

@@ -1,0 +1,60 @@
+"""The benchmark's flood frames are what they claim to be: checked by our
+own decoder and, independently, by scapy (VRRP checksums, IP header)."""
+import importlib.util
+import os
+import socket
+
+import pytest
+
+from carp import wire
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+spec = importlib.util.spec_from_file_location("flood", os.path.join(ROOT, "board", "bench", "flood.py"))
+flood = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(flood)
+
+SRC, VIP, PASS = "10.99.0.100", "10.99.0.254", "bench-secret"
+MAC = bytes.fromhex("020000000064")
+
+
+def frame(kind):
+    return flood.ip_frame(MAC, SRC, flood.payload(kind, SRC, VIP, PASS))
+
+
+@pytest.mark.parametrize("kind,vhid,advskew,mac_ok", [
+    ("carp-other", 2, 0, True), ("carp-lesser", 1, 200, True), ("carp-badhmac", 1, 0, False)])
+def test_carp_frames(kind, vhid, advskew, mac_ok):
+    data = frame(kind)
+    assert data[:6] == bytes.fromhex("01005e000012") and data[12:14] == b"\x08\x00"
+    assert wire.checksum(data, 14, 20) == 0              # IP header checksum
+    assert data[14 + 8] == 255 and data[14 + 9] == 112   # TTL, protocol
+    ad = wire.Advert(data, 34)
+    assert (ad.version, ad.type, ad.vhid, ad.advskew, ad.advbase) == (2, 1, vhid, advskew, 1)
+    assert ad.checksum_ok
+    prefix = wire.mac_prefix(vhid, [socket.inet_aton(VIP)], [])
+    assert ad.mac_valid(wire.HmacSha1(PASS.encode()), prefix) is mac_ok
+
+
+@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("what,vrid,priority,good", [
+    ("other", 2, 250, True), ("lesser", 1, 50, True), ("badhmac", 1, 250, False)])
+def test_vrrp_frames_checked_by_scapy(version, what, vrid, priority, good):
+    scapy = pytest.importorskip("scapy.all")
+    from scapy.layers.vrrp import VRRP, VRRPv3
+    data = frame("vrrp%d-%s" % (version, what))
+    pkt = scapy.Ether(data)
+    layer = pkt[VRRP] if version == 2 else pkt[VRRPv3]
+    assert (layer.vrid, layer.priority, layer.addrlist) == (vrid, priority, [VIP])
+    assert pkt[scapy.IP].ttl == 255
+    # scapy recomputes the checksum when the field is cleared
+    again = scapy.Ether(data)
+    (again[VRRP] if version == 2 else again[VRRPv3]).chksum = None
+    recomputed = (scapy.Ether(bytes(again))[VRRP] if version == 2 else scapy.Ether(bytes(again))[VRRPv3]).chksum
+    assert (recomputed == layer.chksum) is good
+
+
+def test_unknown_kinds_are_refused():
+    with pytest.raises(SystemExit):
+        flood.payload("carp-nonsense", SRC, VIP, PASS)
+    with pytest.raises(SystemExit):
+        flood.payload("isis-other", SRC, VIP, PASS)
