@@ -142,14 +142,31 @@ def build_config(seen):
 
 
 def _uci(path):
-    """(settings, configs, reload function) from a UCI file."""
-    from carp import uciconfig
+    """(settings, configs, reload function) from a UCI file.
+
+    The UCI reader and its option table are a quarter of the daemon's
+    bytecode and are needed only while (re)loading: they are imported for
+    each load and dropped again, so MicroPython's heap does not keep them."""
 
     def load():
-        return uciconfig.load(path)
+        from carp import uciconfig
+        try:
+            return uciconfig.load(path)
+        finally:
+            del uciconfig
+            forget("uciconfig", "uci")
 
     settings, configs = load()
     return settings, configs, load
+
+
+def forget(*names):
+    """Unload carp.<name> modules, so their code can be collected."""
+    import carp
+    for name in names:
+        sys.modules.pop("carp." + name, None)
+        if hasattr(carp, name):
+            delattr(carp, name)
 
 
 def main(argv=None):

@@ -126,7 +126,9 @@ class Route:
         self.sock.setblocking(False)
         self._kernel = sockaddr.netlink(0)
         self._read = sockaddr.reader(self.sock)
-        self._buf = bytearray(32768)
+        # 8 KB holds the kernel's dump batches (it sizes them to what we
+        # read with, from one page up) and any single link message.
+        self._buf = bytearray(8192)
         self._seq = 1
         self._poll = select.poll()
         self._poll.register(self.sock.fileno(), select.POLLIN)
@@ -231,7 +233,7 @@ class LinkEvents:
         self.sock.bind(sockaddr.netlink(RTMGRP_LINK))
         self.sock.setblocking(False)
         self._read = sockaddr.reader(self.sock)
-        self._buf = bytearray(16384)
+        self._buf = bytearray(8192)  # link notifications are 1-3 KB each
 
     def fileno(self):
         return self.sock.fileno()

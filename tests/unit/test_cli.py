@@ -77,3 +77,19 @@ def test_usage_errors(argv, message):
 def test_main_exits_2_with_the_reason_on_stderr(capsys):
     assert cli.main("-i lan0 -v 0 -p x -a 10.0.0.1".split()) == 2
     assert "-v/--vhid: '0' is not valid" in capsys.readouterr().err
+
+
+def test_uci_reader_is_unloaded_after_each_load(tmp_path):
+    # MicroPython keeps a module's bytecode in its heap: the UCI reader is
+    # needed only while loading, so it must not stay imported.
+    import sys
+    from carp import cli
+    conf = tmp_path / "carp"
+    conf.write_text("config globals 'globals'\n\toption enabled '1'\n\nconfig vhid 'lan'\n"
+                    "\toption device 'eth0'\n\toption vhid '1'\n\toption password 'x'\n"
+                    "\tlist address '10.0.0.1/24'\n")
+    settings, configs, load = cli._uci(str(conf))
+    assert [c.vhid for c in configs] == [1]
+    assert "carp.uciconfig" not in sys.modules and "carp.uci" not in sys.modules
+    _settings, again = load()  # a reload imports it again, and drops it again
+    assert [c.vhid for c in again] == [1] and "carp.uciconfig" not in sys.modules
