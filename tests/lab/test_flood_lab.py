@@ -1,0 +1,78 @@
+"""carpd under a flood of advertisements from c1 (board/bench/flood.py), on
+MicroPython and CPython: the loop paces its reads, yet every packet is
+counted by reason, mastership does not move, and a bow-out sent during the
+flood still hands over at once."""
+import json
+import os
+import signal
+import sys
+import time
+
+import pytest
+
+from carpctl import PASSPHRASE, Kernel, log_of, start_carp_uci
+from tools import ROOT
+
+INTERPRETERS = ["micropython", "cpython"]
+FLOOD = os.path.join(ROOT, "board", "bench", "flood.py")
+RATE = 3000
+
+
+@pytest.fixture
+def lab():
+    from carplab import Lab
+    with Lab() as built:
+        yield built
+
+
+def vhid(lab, skew):
+    return [("lan", [("device", lab.dev), ("vhid", 1), ("password", PASSPHRASE), ("advskew", skew),
+                     ("preempt", 1), ("address", ["%s/%d" % (lab.vip, lab.prefix)])])]
+
+
+def flood_argv(lab, kind, seconds):
+    return [sys.executable, FLOOD, lab.dev, lab.ip["c1"], lab.vip, kind, str(RATE), str(seconds), PASSPHRASE]
+
+
+def status(proc):
+    return json.loads(proc.status_file.read_text())
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_flood_is_counted_paced_and_harmless(lab, interpreter, tmp_path):
+    with Kernel(lab) as kernel:
+        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, vhid(lab, 0))
+        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, vhid(lab, 100))
+        assert kernel.wait_holders(["r1"], 8.0) is not None, log_of(r1) + log_of(r2)
+        sent = {}
+        for kind in ("carp-other", "carp-badhmac"):
+            out = lab.run("c1", flood_argv(lab, kind, 2), timeout=40).stdout.split()
+            sent[kind] = int(out[0])
+            assert sent[kind] == 2 * RATE
+        assert kernel.holders() == ["r1"]
+        time.sleep(1.5)  # a status rewrite after the flood
+        for proc in (r1, r2):
+            doc = status(proc)
+            # every flooded packet is accounted for, by reason, on both routers
+            assert doc["drops"].get("unknown_vhid") == sent["carp-other"], doc["drops"]
+            assert doc["drops"].get("bad_hmac") == sent["carp-badhmac"], doc["drops"]
+            assert doc["load"]["flood_windows"] > 0, doc["load"]  # it paced its reads
+        assert "-> MASTER" not in log_of(r2)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_bow_out_during_a_flood_hands_over_at_once(lab, interpreter, tmp_path):
+    with Kernel(lab) as kernel:
+        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, vhid(lab, 0))
+        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, vhid(lab, 100))
+        assert kernel.wait_holders(["r1"], 8.0) is not None, log_of(r1) + log_of(r2)
+        flood = lab.start("c1", flood_argv(lab, "carp-badhmac", 6), log=str(tmp_path / "flood.log"))
+        time.sleep(1.0)  # both routers are pacing by now
+        stopped = time.monotonic()
+        lab.stop(r1, signal.SIGTERM)
+        took = kernel.wait_holders(["r2"], 5.0)
+        assert took is not None, log_of(r2)
+        # the bow-out, not the master-down time (3.4 s), moved the VIP
+        assert time.monotonic() - stopped < 2.0, took
+        assert "BACKUP -> MASTER (master bowed out (%s))" % lab.ip["r1"] in log_of(r2), log_of(r2)
+        assert flood.wait(20) == 0
