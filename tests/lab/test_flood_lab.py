@@ -34,6 +34,13 @@ def flood_argv(lab, kind, seconds):
     return [sys.executable, FLOOD, lab.dev, lab.ip["c1"], lab.vip, kind, str(RATE), str(seconds), PASSPHRASE]
 
 
+def master_r1(lab, kernel, interpreter, tmp_path):
+    r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, vhid(lab, 0))
+    r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, vhid(lab, 100))
+    assert kernel.wait_holders(["r1"], 8.0) is not None, log_of(r1) + log_of(r2)
+    return r1, r2
+
+
 def status(proc):
     return json.loads(proc.status_file.read_text())
 
@@ -41,9 +48,7 @@ def status(proc):
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_flood_is_counted_paced_and_harmless(lab, interpreter, tmp_path):
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, vhid(lab, 0))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, vhid(lab, 100))
-        assert kernel.wait_holders(["r1"], 8.0) is not None, log_of(r1) + log_of(r2)
+        r1, r2 = master_r1(lab, kernel, interpreter, tmp_path)
         sent = {}
         for kind in ("carp-other", "carp-badhmac"):
             out = lab.run("c1", flood_argv(lab, kind, 2), timeout=40).stdout.split()
@@ -63,9 +68,7 @@ def test_flood_is_counted_paced_and_harmless(lab, interpreter, tmp_path):
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_bow_out_during_a_flood_hands_over_at_once(lab, interpreter, tmp_path):
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, vhid(lab, 0))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, vhid(lab, 100))
-        assert kernel.wait_holders(["r1"], 8.0) is not None, log_of(r1) + log_of(r2)
+        r1, r2 = master_r1(lab, kernel, interpreter, tmp_path)
         flood = lab.start("c1", flood_argv(lab, "carp-badhmac", 6), log=str(tmp_path / "flood.log"))
         time.sleep(1.0)  # both routers are pacing by now
         stopped = time.monotonic()

@@ -40,6 +40,24 @@ def two_lans(lab, skew, guest_group=None):
             ("guest", lan_section(lab, 1, skew, with_v6=False, **extra))]
 
 
+def start_pair(lab, interpreter, tmp_path, guest_group=None):
+    """r1 (preferred) and r2 with the LAN and guest vhids."""
+    return (start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0, guest_group)),
+            start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100, guest_group)))
+
+
+def pull_guest_cable(lab, kernel, interpreter, tmp_path, guest_group=None):
+    """r1 masters both vhids, then loses the guest LAN's cable (only that
+    one), and r2 takes the guest VIP."""
+    r1, r2 = start_pair(lab, interpreter, tmp_path, guest_group)
+    guest = lab.lan(1).vip
+    for vip in (lab.vip, lab.vip6, guest):
+        assert kernel.wait_holders(["r1"], 6.0, vip) is not None, log_of(r1) + log_of(r2)
+    lab.cable("r1", False, lan=1)
+    assert kernel.wait_holders(["r2"], 6.0, guest) is not None, log_of(r1) + log_of(r2)
+    return r1, r2
+
+
 def transitions(proc):
     return [l for l in log_of(proc).splitlines() if " -> " in l]
 
@@ -48,14 +66,8 @@ def transitions(proc):
 def test_two_vhids_in_two_groups_fail_over_independently(lab2, interpreter, tmp_path):
     lab = lab2
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0, "guest"))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100, "guest"))
+        r1, r2 = pull_guest_cable(lab, kernel, interpreter, tmp_path, "guest")
         guest = lab.lan(1).vip
-        assert kernel.wait_holders(["r1"], 6.0) is not None, log_of(r1) + log_of(r2)
-        assert kernel.wait_holders(["r1"], 2.0, guest) is not None
-        assert kernel.wait_holders(["r1"], 2.0, lab.vip6) is not None
-        lab.cable("r1", False, lan=1)  # only the guest LAN's cable
-        assert kernel.wait_holders(["r2"], 6.0, guest) is not None, log_of(r1) + log_of(r2)
         # the LAN vhid is in another demotion group: it stays where it is
         assert kernel.steady_holders(["r1"], 1.5), log_of(r1) + log_of(r2)
         assert ping(lab, "c1", guest) and ping(lab, "c1", lab.vip)
@@ -69,13 +81,8 @@ def test_two_vhids_in_two_groups_fail_over_independently(lab2, interpreter, tmp_
 def test_two_vhids_in_one_group_fail_over_together(lab2, interpreter, tmp_path):
     lab = lab2
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100))
+        r1, r2 = pull_guest_cable(lab, kernel, interpreter, tmp_path)
         guest = lab.lan(1).vip
-        assert kernel.wait_holders(["r1"], 6.0) is not None, log_of(r1) + log_of(r2)
-        assert kernel.wait_holders(["r1"], 2.0, guest) is not None
-        lab.cable("r1", False, lan=1)  # only the guest LAN's cable
-        assert kernel.wait_holders(["r2"], 6.0, guest) is not None, log_of(r1) + log_of(r2)
         # same (default) group: r1's LAN vhid is demoted and hands over too,
         # so the LAN and the guest LAN keep one gateway router
         assert kernel.wait_holders(["r2"], 3.0) is not None, log_of(r1) + log_of(r2)
@@ -92,8 +99,7 @@ def test_two_vhids_in_one_group_fail_over_together(lab2, interpreter, tmp_path):
 def test_ipv6_vip_failover_seen_by_the_client(lab2, interpreter, tmp_path):
     lab = lab2
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100))
+        r1, r2 = start_pair(lab, interpreter, tmp_path)
         assert kernel.wait_holders(["r1"], 6.0, lab.vip6) is not None, log_of(r1) + log_of(r2)
         assert ping6(lab, "c1", lab.vip6)
         assert kernel.neighbour_mac("c1", lab.vip6) == lab.mac["r1"]
@@ -155,8 +161,7 @@ class Pinger:
 def test_reload_keeps_unchanged_vhids_without_transition_or_loss(lab2, interpreter, tmp_path):
     lab = lab2
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100))
+        r1, r2 = start_pair(lab, interpreter, tmp_path)
         assert kernel.wait_holders(["r1"], 6.0) is not None, log_of(r1) + log_of(r2)
         assert kernel.wait_holders(["r1"], 2.0, lab.lan(1).vip) is not None
         time.sleep(1.0)
@@ -199,8 +204,7 @@ def test_a_bad_config_on_reload_changes_nothing(lab, interpreter, tmp_path):
 def test_status_file_and_command(lab2, interpreter, tmp_path):
     lab = lab2
     with Kernel(lab) as kernel:
-        r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two_lans(lab, 0))
-        r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, two_lans(lab, 100))
+        r1, r2 = start_pair(lab, interpreter, tmp_path)
         assert kernel.wait_holders(["r1"], 6.0) is not None
         time.sleep(2.5)  # a few advertisements, and periodic rewrites
         doc1 = json.loads(r2.status_file.read_text())
