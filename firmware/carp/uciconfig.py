@@ -235,15 +235,21 @@ def _globals(section, errors):
         boot_delay=o.value("boot_delay"))
 
 
-def netifd_name(where, value):
-    """A logical interface name as netifd allows it (letters, digits, _)."""
-    ok = 0 < len(value) <= 15
+def _word(where, value, longest, what):
+    """value if it is 1..longest letters, digits or _; else a ConfigError
+    that calls it `what`."""
+    ok = 0 < len(value) <= longest
     for c in value:
         if not (c.isalpha() or c.isdigit() or c == "_"):
             ok = False
     if not ok:
-        raise ConfigError(where, value, "a netifd interface name (1..15 letters, digits or _)")
+        raise ConfigError(where, value, "%s (1..%d letters, digits or _)" % (what, longest))
     return value
+
+
+def netifd_name(where, value):
+    """A logical interface name as netifd allows it."""
+    return _word(where, value, 15, "a netifd interface name")
 
 
 def _wan(o):
@@ -395,14 +401,8 @@ def _items(o, option):
 
 
 def group_name(where, value):
-    """A demotion group's name: letters, digits and _ (1..32)."""
-    ok = 0 < len(value) <= 32
-    for c in value:
-        if not (c.isalpha() or c.isdigit() or c == "_"):
-            ok = False
-    if not ok:
-        raise ConfigError(where, value, "a group name (1..32 letters, digits or _)")
-    return value
+    """A demotion group's name."""
+    return _word(where, value, 32, "a group name")
 
 
 def _network(where, value):

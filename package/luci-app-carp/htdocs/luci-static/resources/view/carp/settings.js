@@ -99,6 +99,13 @@ function checkAddress(value, withPrefix, family) {
 	return true;
 }
 
+/* An option's validate(): empty is fine (the option is unset), else checkAddress. */
+function optionalAddress(withPrefix, family) {
+	return function(section_id, value) {
+		return (value === '') ? true : checkAddress(value, withPrefix, family);
+	};
+}
+
 /* Flags store '1'/'0'. A file written by hand may say yes/on/true/enabled
  * (or no/off/false/disabled), which carpd takes too: show those as they
  * are meant, instead of as unchecked. */
@@ -199,25 +206,19 @@ return view.extend({
 			_('IPv4 or IPv6 addresses with their prefix, held by the master (/32 or /128 without one).'));
 		o.datatype = 'or(cidr,ipaddr(1))';
 		o.rmempty = false;
-		o.validate = function(section_id, value) {
-			return (value === '') ? true : checkAddress(value, true, 0);
-		};
+		o.validate = optionalAddress(true, 0);
 
 		o = s.taboption('addresses', form.DynamicList, 'peer', _('Unicast peers'),
 			_('The other routers\' addresses, to send advertisements to instead of the multicast groups (where switches filter multicast).'));
 		o.datatype = 'ipaddr(1)';
 		o.modalonly = true;
-		o.validate = function(section_id, value) {
-			return (value === '') ? true : checkAddress(value, false, 0);
-		};
+		o.validate = optionalAddress(false, 0);
 
 		o = s.taboption('addresses', form.Value, 'source', _('Source address'),
 			_('IPv4 source of advertisements; by default the device\'s first IPv4 address.'));
 		o.datatype = 'ip4addr(1)';
 		o.modalonly = true;
-		o.validate = function(section_id, value) {
-			return (value === '') ? true : checkAddress(value, false, 4);
-		};
+		o.validate = optionalAddress(false, 4);
 	},
 
 	renderTimingTab: function(s) {
@@ -277,9 +278,7 @@ return view.extend({
 			_('IPv4 addresses that must answer ping, such as the upstream gateway.'));
 		o.datatype = 'ip4addr(1)';
 		o.modalonly = true;
-		o.validate = function(section_id, value) {
-			return (value === '') ? true : checkAddress(value, false, 4);
-		};
+		o.validate = optionalAddress(false, 4);
 
 		o = s.taboption('tracking', form.Value, 'ping_interval', _('Ping interval'),
 			_('Seconds between echo requests to each tracked host, 1..3600.'));
