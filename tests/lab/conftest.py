@@ -38,3 +38,10 @@ def lab():
     """A freshly built lab per test, always torn down afterwards."""
     with Lab() as built:
         yield built
+
+
+@pytest.fixture
+def lab2():
+    """A lab with two LANs."""
+    with Lab(lans=2) as built:
+        yield built

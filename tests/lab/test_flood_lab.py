@@ -18,13 +18,6 @@ FLOOD = os.path.join(ROOT, "board", "bench", "flood.py")
 RATE = 3000
 
 
-@pytest.fixture
-def lab():
-    from carplab import Lab
-    with Lab() as built:
-        yield built
-
-
 def vhid(lab, skew):
     return [("lan", [("device", lab.dev), ("vhid", 1), ("password", PASSPHRASE), ("advskew", skew),
                      ("preempt", 1), ("address", ["%s/%d" % (lab.vip, lab.prefix)])])]

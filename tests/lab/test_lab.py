@@ -39,13 +39,6 @@ def ping(lab, src, dst_addr, family=4):
                          dst_addr], check=False)
 
 
-@pytest.fixture
-def lab2():
-    """A lab with two LANs."""
-    with Lab(lans=2) as built:
-        yield built
-
-
 def test_every_node_reaches_every_other_by_ping(lab):
     assert shutil.which('ping'), 'ping missing: run `make deps`'
     for src in ('r1', 'r2', 'c1'):

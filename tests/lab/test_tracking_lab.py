@@ -12,13 +12,6 @@ from carpctl import PASSPHRASE, Kernel, log_of, ping, start_carp_uci
 INTERPRETERS = ["micropython", "cpython"]
 
 
-@pytest.fixture
-def lab2():
-    from carplab import Lab
-    with Lab(lans=2) as built:
-        yield built
-
-
 def lan_vhid(lab, skew, **extra):
     options = [("device", lab.dev), ("vhid", 1), ("password", PASSPHRASE), ("advbase", 1),
                ("advskew", skew), ("preempt", 1), ("address", ["%s/%d" % (lab.vip, lab.prefix)])]

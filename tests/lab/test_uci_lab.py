@@ -16,13 +16,6 @@ from tools import CARPD, INTERPRETERS as COMMANDS
 INTERPRETERS = ["micropython", "cpython"]
 
 
-@pytest.fixture
-def lab2():
-    from carplab import Lab
-    with Lab(lans=2) as built:
-        yield built
-
-
 def lan_section(lab, i, skew, vhid=None, with_v6=True, **extra):
     lan = lab.lan(i)
     addresses = ["%s/%d" % (lan.vip, lan.prefix)]
