@@ -48,33 +48,9 @@ class Running:
     def __init__(self, proc, log, status_file=None):
         self.proc, self.log, self.status_file = proc, log, status_file
 
-    def tree(self):
-        """PIDs of the process and all its descendants (keepalived's VRRP
-        child, carpd's interpreter and hook worker)."""
-        return process_tree(self.proc.pid)
-
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
-
-
-def process_tree(root):
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % entry) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, ()))
-    return found
 
 
 class Contender:

@@ -4,13 +4,15 @@ it is doing; the kernel and the client say."""
 import os
 import re
 import signal
+import sys
 import time
+from pathlib import Path
 
-from contenders import process_tree
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from demo import longest_gap_ms, reply_times  # noqa: E402  (the demo reads `ping -D` the same way)
 
 PROBE_INTERVAL = "0.01"   # s between the client's echo requests
 PROBE_DEADLINE = 120      # s: ping ends by itself even if we could not stop it
-REPLY = re.compile(r"^\[(\d+\.\d+)\] \d+ bytes from ")
 
 
 class Probe:
@@ -42,18 +44,12 @@ class Probe:
             self.lab.stop(self.dump, signal.SIGINT)
 
     def replies(self):
-        return [float(m.group(1)) for m in map(REPLY.match, _read(self.ping_log).splitlines()) if m]
+        return reply_times(self.ping_log) if os.path.exists(self.ping_log) else []
 
     def outage_ms(self, since):
         """Longest silence between replies from the last one before `since`
         on; None if no reply came after it."""
-        times = self.replies()
-        before = [t for t in times if t < since]
-        after = [t for t in times if t >= since]
-        if not after:
-            return None
-        points = before[-1:] + after
-        return max(b - a for a, b in zip(points, points[1:])) * 1000 if len(points) > 1 else 0.0
+        return longest_gap_ms(self.replies(), since, float("inf"))
 
     def adverts(self):
         """[(time, source IPv4)] of every protocol-112 packet captured."""
@@ -81,6 +77,27 @@ def _read(path):
             return f.read()
     except OSError:
         return ""
+
+
+def process_tree(root):
+    """PIDs of root and all its descendants (keepalived's VRRP child,
+    carpd's interpreter and hook worker)."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, ()))
+    return found
 
 
 class Usage:
