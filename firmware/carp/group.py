@@ -38,6 +38,12 @@ class Group:
         self.destinations = self._destinations(cfg, iface.index)
         self.accepted = bytearray(CACHE_LEN)  # counter + MAC of the last valid advertisement
         self.accepted_valid = False
+        self.rejected = bytearray(CACHE_LEN)  # and of the last forged one: a replayed flood costs a compare
+        self.rejected_valid = False
+        # Unicast mode: advertisements count only from a configured peer.
+        self.peers4 = [p for f, p in cfg.peers if f == AF_INET]
+        self.peers6 = [p for f, p in cfg.peers if f == AF_INET6]
+        self.has_peers = bool(cfg.peers)
         # Sources of the last valid advertisements, per family: a dual-stack
         # peer is known by its IPv4 address, as ucarp and the logs show it.
         self.peer4 = bytearray(4)
@@ -70,9 +76,6 @@ class Group:
             out.append((AF_INET6, None, sockaddr.inet6(rawsock.MCAST_V6, ifindex)))
         return out
 
-    def families(self):
-        return set(d[0] for d in self.destinations) | set(v.family for v in self.cfg.vips)
-
     def name(self):
         if self.cfg.name == "vhid%d" % self.vhid:  # from the command line
             return "[vhid %d]" % self.vhid
@@ -94,20 +97,38 @@ class Group:
             except OSError:
                 self.tx_errors += 1
 
-    def mac_ok(self, buf, off):
-        """Is the MAC of the advertisement at buf[off:] right for our key and addresses?"""
-        at = off + wire.OFF_COUNTER
-        if self.accepted_valid and wire.equal_at(buf, at, self.accepted, CACHE_LEN):
-            return True  # same counter and MAC as last time (OpenBSD and our own peers)
-        counter = bytes(buf[at:at + wire.COUNTER_LEN])
-        for prefix in self.prefixes:
-            digest = self.hmac.digest(prefix, counter)
-            if wire.equal_at(buf, off + wire.OFF_MAC, digest, wire.MAC_LEN):
-                for i in range(CACHE_LEN):
-                    self.accepted[i] = buf[at + i]
-                self.accepted_valid = True
+    def is_peer(self, buf, off, length):
+        """Is the source address at buf[off:off+length] one of our unicast peers?"""
+        for peer in (self.peers4 if length == 4 else self.peers6):
+            if wire.equal_at(buf, off, peer, length):
                 return True
         return False
+
+    def mac_ok(self, buf, off):
+        """Is the MAC of the advertisement at buf[off:] right for our key and addresses?
+        Repeats of the last good and the last forged advertisement cost a compare;
+        anything else an HMAC (which allocates on MicroPython)."""
+        at = off + wire.OFF_COUNTER
+        if self.accepted_valid and wire.same_mac(buf, at, self.accepted, CACHE_LEN):
+            return True  # same counter and MAC as last time (OpenBSD and our own peers)
+        if self.rejected_valid and wire.same_mac(buf, at, self.rejected, CACHE_LEN):
+            return False
+        counter = bytes(buf[at:at + wire.COUNTER_LEN])
+        cache = self.rejected
+        ok = False
+        for prefix in self.prefixes:
+            digest = self.hmac.digest(prefix, counter)
+            if wire.same_mac(buf, off + wire.OFF_MAC, digest, wire.MAC_LEN):
+                cache = self.accepted
+                ok = True
+                break
+        for i in range(CACHE_LEN):
+            cache[i] = buf[at + i]
+        if ok:
+            self.accepted_valid = True
+        else:
+            self.rejected_valid = True
+        return ok
 
     def remember_peer(self, buf, off, length):
         peer = self.peer4 if length == 4 else self.peer6

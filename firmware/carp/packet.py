@@ -1,0 +1,121 @@
+"""One received datagram -> one verdict: accepted, or the reason it was dropped.
+
+Pure: bytes in, a small int out, no sockets and no allocation on the reject
+path (the heap-lock test runs it). The checks run cheapest first and mirror
+the kernel filter (kfilter.py) up to the vhid and source tests, so a packet
+that reaches the daemon although the filter should have dropped it is still
+counted under the same reason:
+
+    IPv4   exactly 20 + 36 bytes, no IP options, total length 56, TTL 255
+    IPv6   exactly 40 + 36 bytes, payload length 36, next header 112, hop limit 255
+    CARP   version 2, type 1, authlen 7, a vhid configured on this device,
+           from a configured peer when the vhid has unicast peers,
+           then checksum, not our own, HMAC (the only costly step, last)
+
+What the daemon reads is one datagram: the socket's read is exactly as long
+as the only length the kernel filter lets through (see rawsock.py), so a
+datagram is never cut or merged with the next one.
+"""
+from carp import wire
+
+ACCEPTED = -1
+
+# Drop reasons: counters are indexed by these. The first seven keep their
+# names from earlier releases (status documents, LuCI, scripts read them).
+DROP_SHORT = 0
+DROP_TTL = 1
+DROP_VERSION = 2
+DROP_VHID = 3
+DROP_CHECKSUM = 4
+DROP_OWN = 5
+DROP_HMAC = 6
+DROP_LENGTH = 7
+DROP_TRAILING = 8
+DROP_TYPE = 9
+DROP_AUTHLEN = 10
+DROP_PEER = 11
+DROP_REASONS = ("short", "bad_ttl", "bad_version", "unknown_vhid", "bad_checksum", "own_packet", "bad_hmac",
+                "bad_length", "trailing_bytes", "bad_type", "bad_authlen", "unknown_peer")
+
+IPV4_HEADER_LEN = 20
+IPV6_HEADER_LEN = 40
+IPV4_PACKET_LEN = IPV4_HEADER_LEN + wire.HEADER_LEN  # 56
+IPV6_PACKET_LEN = IPV6_HEADER_LEN + wire.HEADER_LEN  # 76
+VERSION_IHL = 0x45  # IPv4 without options: no CARP implementation sends any
+VERSION_TYPE = (wire.VERSION << 4) | wire.TYPE_ADVERTISEMENT  # 0x21
+
+# Where the fields sit in an IPv4 or IPv6 packet
+OFF4_TOTAL_LENGTH = 2
+OFF4_TTL = 8
+OFF4_SOURCE = 12
+OFF6_PAYLOAD_LENGTH = 4
+OFF6_NEXT_HEADER = 6
+OFF6_HOP_LIMIT = 7
+OFF6_SOURCE = 8
+
+
+class Received:
+    """Where the last accepted advertisement sits; filled in, never allocated
+    per packet. vhid: the running vhid it is for (a group.Group)."""
+
+    def __init__(self):
+        self.vhid = None
+        self.carp = 0  # offset of the CARP header
+        self.source = 0  # offset of the IP source address
+        self.source_len = 0  # 4 or 16
+
+
+def parse4(buf, n, by_vhid, out):
+    """The IPv4 datagram in buf[:n] -> ACCEPTED (out filled in) or a DROP_ reason
+    (out.vhid: the vhid it was for, once known, else None)."""
+    out.vhid = None
+    if n < IPV4_PACKET_LEN:
+        return DROP_SHORT
+    if buf[0] != VERSION_IHL or ((buf[OFF4_TOTAL_LENGTH] << 8) | buf[OFF4_TOTAL_LENGTH + 1]) != IPV4_PACKET_LEN:
+        return DROP_LENGTH
+    if n != IPV4_PACKET_LEN:
+        return DROP_TRAILING
+    return _advert(buf, IPV4_HEADER_LEN, buf[OFF4_TTL], OFF4_SOURCE, 4, by_vhid, out)
+
+
+def parse6(buf, n, by_vhid, out):
+    """The IPv6 datagram in buf[:n] (from a link-layer socket, so it may carry
+    bytes after the payload) -> ACCEPTED or a DROP_ reason, as parse4. One
+    frame is one packet: what follows the payload is never read as another."""
+    out.vhid = None
+    if n < IPV6_PACKET_LEN:
+        return DROP_SHORT
+    if ((buf[OFF6_PAYLOAD_LENGTH] << 8) | buf[OFF6_PAYLOAD_LENGTH + 1]) != wire.HEADER_LEN \
+            or buf[OFF6_NEXT_HEADER] != wire.PROTO_CARP:
+        return DROP_LENGTH
+    if n != IPV6_PACKET_LEN:
+        return DROP_TRAILING
+    return _advert(buf, IPV6_HEADER_LEN, buf[OFF6_HOP_LIMIT], OFF6_SOURCE, 16, by_vhid, out)
+
+
+def _advert(buf, off, hop_limit, source, source_len, by_vhid, out):
+    """The checks both families share, cheapest first."""
+    if hop_limit != wire.TTL:
+        return DROP_TTL
+    if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
+        return DROP_VERSION
+    if buf[off] != VERSION_TYPE:
+        return DROP_TYPE
+    if buf[off + wire.OFF_AUTHLEN] != wire.AUTHLEN:
+        return DROP_AUTHLEN
+    vhid = by_vhid[buf[off + wire.OFF_VHID]]
+    if vhid is None:
+        return DROP_VHID
+    out.vhid = vhid
+    if vhid.has_peers and not vhid.is_peer(buf, source, source_len):
+        return DROP_PEER
+    if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
+        return DROP_CHECKSUM
+    if wire.equal_at(buf, off + wire.OFF_COUNTER, vhid.counter, wire.COUNTER_LEN):
+        return DROP_OWN  # our own advertisement came back: a loop
+    if not vhid.mac_ok(buf, off):
+        return DROP_HMAC
+    out.carp = off
+    out.source = source
+    out.source_len = source_len
+    return ACCEPTED
