@@ -8,9 +8,9 @@ the same order, so junk of any kind and rate costs the daemon nothing: no
 wake-up, no receive-queue space. Checksum and HMAC stay in user space.
 
 Linux keeps no counter of what a socket filter drops, so those packets are
-invisible to the daemon; status says which rules the kernel applies
-("kernel_filter") and the per-reason counters count everything that reaches
-the daemon.
+invisible to the daemon; the status document says which rules the kernel
+applies ("kernel_filter") and the per-reason counters count everything that
+reaches the daemon.
 
 Every jump is short (at most one vhid block), so a program of up to 255
 vhids stays within the 8-bit jump offsets. Pure: builds bytes, attaches
@@ -108,29 +108,26 @@ def _vhid_block(vhid, peers, source_offset, check_sources):
     return [(TXA, 0, 0, 0), (JEQ_K, 0, len(rest), vhid)] + rest
 
 
-def _vhids(prog, vhids, family, source_offset):
-    """vhids: [(vhid, has_peers, [packed peers of this family])]."""
+def _vhids(prog, vhids, carp_offset, source_offset):
+    """vhids: [(vhid, has_peers, [packed peers of this family])]. Peers are
+    left to user space for a vhid with more than fit one jump, and for all
+    vhids if the program would pass the kernel's size limit."""
     for check_sources in (True, False):
         blocks = []
         for vhid, has_peers, peers in sorted(vhids, key=lambda v: v[0]):
             block = _vhid_block(vhid, peers, source_offset, check_sources and has_peers)
-            if block is None:  # too many peers for one jump: user space checks them
+            if block is None:
                 block = _vhid_block(vhid, peers, source_offset, False)
             blocks.extend(block)
         if len(prog) + len(blocks) + 3 <= MAX_INSNS:
             break
-    prog.emit(LD_B_ABS, k=source_offset_carp(family) + wire.OFF_VHID)
+    prog.emit(LD_B_ABS, k=carp_offset + wire.OFF_VHID)
     prog.emit(TAX)
     prog.insns.extend(blocks)
     prog.emit(RET_K, k=DROP)
 
 
-def source_offset_carp(family):
-    return packet.IPV4_HEADER_LEN if family == 4 else packet.IPV6_HEADER_LEN
-
-
-def _carp_header(prog, family):
-    off = source_offset_carp(family)
+def _carp_header(prog, off):
     prog.require(LD_B_ABS, off + wire.OFF_VERSION_TYPE, packet.VERSION_TYPE)
     prog.require(LD_B_ABS, off + wire.OFF_AUTHLEN, wire.AUTHLEN)
 
@@ -142,8 +139,8 @@ def program4(vhids):
     prog.require(LD_B_ABS, 0, packet.VERSION_IHL)
     prog.require(LD_H_ABS, packet.OFF4_TOTAL_LENGTH, packet.IPV4_PACKET_LEN)
     prog.require(LD_B_ABS, packet.OFF4_TTL, wire.TTL)
-    _carp_header(prog, 4)
-    _vhids(prog, vhids, 4, packet.OFF4_SOURCE)
+    _carp_header(prog, packet.IPV4_HEADER_LEN)
+    _vhids(prog, vhids, packet.IPV4_HEADER_LEN, packet.OFF4_SOURCE)
     return prog
 
 
@@ -155,8 +152,8 @@ def program6(vhids):
     prog.require(LD_H_ABS, packet.OFF6_PAYLOAD_LENGTH, wire.HEADER_LEN)
     prog.require(LD_B_ABS, packet.OFF6_NEXT_HEADER, wire.PROTO_CARP)
     prog.require(LD_B_ABS, packet.OFF6_HOP_LIMIT, wire.TTL)
-    _carp_header(prog, 6)
-    _vhids(prog, vhids, 6, packet.OFF6_SOURCE)
+    _carp_header(prog, packet.IPV6_HEADER_LEN)
+    _vhids(prog, vhids, packet.IPV6_HEADER_LEN, packet.OFF6_SOURCE)
     return prog
 
 
@@ -165,10 +162,3 @@ def drop_all():
     prog = Program()
     prog.emit(RET_K, k=DROP)
     return prog
-
-
-def describe(family):
-    """The rules a program applies, for status."""
-    if family == 4:
-        return "IPv4 56 bytes, no options, TTL 255, CARP 0x21, authlen 7, configured vhid and peers"
-    return "IPv6 76 bytes, next header 112, hop limit 255, CARP 0x21, authlen 7, configured vhid and peers"
