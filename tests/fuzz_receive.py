@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Fuzz the receive path: mutated and random datagrams of both families
-through packet.parse4/6, the kernel filters (run by tests/bpf.py) and the
+through packet.Inbox.parse4/6, the kernel filters (run by tests/bpf.py) and the
 vhids' machines. Checks, for every datagram:
   - no exception escapes;
   - it is counted exactly once: accepted, or under one drop reason;

@@ -1,5 +1,5 @@
 """The receive path without sockets: real Group objects on a stand-in
-device, packet.parse4/6 for the verdict, the kernel filters (kfilter.py)
+device, packet.Inbox.parse4/6 for the verdict, the kernel filters (kfilter.py)
 run by tests/bpf.py, and the vhid's Machine for what an accepted
 advertisement does. Shared by tests/unit/test_packet.py and the fuzzer
 (tests/fuzz_receive.py, `make fuzz`)."""
@@ -49,17 +49,18 @@ class Receiver:
             self.by_vhid[g.vhid] = g
         self.filter4 = kfilter.program4([(g.vhid, g.has_peers, g.peers4) for g in self.groups]).encode()
         self.filter6 = kfilter.program6([(g.vhid, g.has_peers, g.peers6) for g in self.groups]).encode()
-        self.out = packet.Received()
-        self.buf = bytearray(256)
+        self.inbox = packet.Inbox(1024)
+        self.buf = self.inbox.buf
         self.counts = [0] * len(packet.DROP_REASONS)
         self.accepted = 0
 
     def verdict(self, family, datagram):
         """-> (parse verdict, bytes the kernel filter keeps)."""
+        datagram = datagram[:len(self.buf)]  # as a read of that size would
         n = len(datagram)
         self.buf[:n] = datagram
-        parse = packet.parse4 if family == 4 else packet.parse6
-        verdict = parse(self.buf, n, self.by_vhid, self.out)
+        parse = self.inbox.parse4 if family == 4 else self.inbox.parse6
+        verdict = parse(n, self.by_vhid)
         kept = bpf.run(self.filter4 if family == 4 else self.filter6, datagram)
         return verdict, kept
 
@@ -71,8 +72,8 @@ class Receiver:
             self.counts[verdict] += 1
             return verdict, 0
         self.accepted += 1
-        g = self.out.vhid
-        off = self.out.carp
+        g = self.inbox.vhid
+        off = self.inbox.carp
         actions = g.machine.on_advert(now, self.buf[off + 5], self.buf[off + 2], self.buf[off + 4],
                                       machine.TIE_PEER_WINS)
         return verdict, actions

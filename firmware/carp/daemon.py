@@ -2,7 +2,7 @@
 
 Data path, one direction only:
     CarpSocket / Carp6Receiver (kernel filter: kfilter.py) -> Daemon.drain
-    -> packet.parse4/6 (reject early, count why) -> Machine.on_advert
+    -> packet.Inbox.parse4/6 (reject early, count why) -> Machine.on_advert
     -> action bits -> Daemon.apply (address / advertisement / ARP and NA / log / status)
 Timers: Daemon.run_timers -> Machine.on_timer -> Daemon.apply.
 Control: a stop or reload request (launcher FIFO, or a signal on CPython)
@@ -104,8 +104,8 @@ class Daemon:
         self.by_fd = {}
         self.groups = []
         self.drops = [0] * len(DROP_REASONS)
-        self.rxbuf = bytearray(RECEIVE_BUFFER)
-        self.received = packet.Received()
+        self.inbox = packet.Inbox(RECEIVE_BUFFER)
+        self.rxbuf = self.inbox.buf
         self.window_start = clock.ticks_ms()
         self.window_packets = 0
         self.packets_per_s = 0  # in the last full window, for status
@@ -305,8 +305,8 @@ class Daemon:
         """Read the socket until it is empty (bounded), one datagram and one
         verdict at a time. (A flag, not a bound method, picks the family: no
         allocation.)"""
-        buf = self.rxbuf
-        out = self.received
+        inbox = self.inbox
+        buf = inbox.buf
         for _ in range(DRAIN_READS):
             try:
                 n = sock.read_into(buf)
@@ -317,16 +317,13 @@ class Daemon:
             if not n:  # empty (MicroPython)
                 return
             self.window_packets += 1
-            if v6:
-                verdict = packet.parse6(buf, n, iface.by_vhid, out)
-            else:
-                verdict = packet.parse4(buf, n, iface.by_vhid, out)
+            verdict = inbox.parse6(n, iface.by_vhid) if v6 else inbox.parse4(n, iface.by_vhid)
             if verdict == packet.ACCEPTED:
-                self.on_advert(out, clock.ticks_ms())
+                self.on_advert(inbox, clock.ticks_ms())
             else:
                 self.drops[verdict] += 1
-                if out.vhid is not None:
-                    out.vhid.drops[verdict] += 1
+                if inbox.vhid is not None:
+                    inbox.vhid.drops[verdict] += 1
 
     def on_advert(self, received, now):
         """A valid advertisement: its machine decides."""

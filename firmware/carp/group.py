@@ -2,11 +2,10 @@
 it, and what it has seen (for status). No event loop here."""
 import time
 
-from carp import machine, rawsock, sockaddr, wire
+from carp import machine, packet, rawsock, sockaddr, wire
 
 AF_INET = sockaddr.AF_INET
 AF_INET6 = sockaddr.AF_INET6
-CACHE_LEN = wire.COUNTER_LEN + wire.MAC_LEN
 
 
 def random_counter():
@@ -36,10 +35,12 @@ class Group:
                           cfg.demote, counter, mac)
         self.carp = memoryview(self.packet)[rawsock.IP_HEADER_LEN:]
         self.destinations = self._destinations(cfg, iface.index)
-        self.accepted = bytearray(CACHE_LEN)  # counter + MAC of the last valid advertisement
-        self.accepted_valid = False
-        self.rejected = bytearray(CACHE_LEN)  # and of the last forged one: a replayed flood costs a compare
-        self.rejected_valid = False
+        # The 36 bytes of the last advertisement accepted and of the last
+        # forgery refused: a repeat gets the same verdict from one compare.
+        self.last_good = bytearray(wire.HEADER_LEN)
+        self.last_good_valid = False
+        self.last_forged = bytearray(wire.HEADER_LEN)
+        self.last_forged_valid = False
         # Unicast mode: advertisements count only from a configured peer.
         self.peers4 = [p for f, p in cfg.peers if f == AF_INET]
         self.peers6 = [p for f, p in cfg.peers if f == AF_INET6]
@@ -104,31 +105,32 @@ class Group:
                 return True
         return False
 
-    def mac_ok(self, buf, off):
-        """Is the MAC of the advertisement at buf[off:] right for our key and addresses?
-        Repeats of the last good and the last forged advertisement cost a compare;
-        anything else an HMAC (which allocates on MicroPython)."""
-        at = off + wire.OFF_COUNTER
-        if self.accepted_valid and wire.same_mac(buf, at, self.accepted, CACHE_LEN):
-            return True  # same counter and MAC as last time (OpenBSD and our own peers)
-        if self.rejected_valid and wire.same_mac(buf, at, self.rejected, CACHE_LEN):
-            return False
-        counter = bytes(buf[at:at + wire.COUNTER_LEN])
-        cache = self.rejected
-        ok = False
-        for prefix in self.prefixes:
-            digest = self.hmac.digest(prefix, counter)
-            if wire.same_mac(buf, off + wire.OFF_MAC, digest, wire.MAC_LEN):
-                cache = self.accepted
-                ok = True
-                break
-        for i in range(CACHE_LEN):
-            cache[i] = buf[at + i]
-        if ok:
-            self.accepted_valid = True
+    def repeat_verdict(self, header):
+        """header (36 bytes) repeats the last accepted advertisement or the last
+        forgery -> packet.ACCEPTED or DROP_HMAC; else packet.UNSEEN. Both are
+        public (they were on the wire), so a fast compare gives nothing away."""
+        if self.last_good_valid and header == self.last_good:
+            return packet.ACCEPTED
+        if self.last_forged_valid and header == self.last_forged:
+            return packet.DROP_HMAC
+        return packet.UNSEEN
+
+    def remember_verdict(self, header, good):
+        if good:
+            self.last_good[:] = header
+            self.last_good_valid = True
         else:
-            self.rejected_valid = True
-        return ok
+            self.last_forged[:] = header
+            self.last_forged_valid = True
+
+    def mac_ok(self, buf, off):
+        """Is the MAC of the advertisement at buf[off:] right for our key and
+        addresses? (An HMAC: hashlib allocates on MicroPython.)"""
+        counter = bytes(buf[off + wire.OFF_COUNTER:off + wire.OFF_COUNTER + wire.COUNTER_LEN])
+        for prefix in self.prefixes:
+            if wire.same_mac(buf, off + wire.OFF_MAC, self.hmac.digest(prefix, counter), wire.MAC_LEN):
+                return True
+        return False
 
     def remember_peer(self, buf, off, length):
         peer = self.peer4 if length == 4 else self.peer6

@@ -15,6 +15,11 @@ counted under the same reason:
 What the daemon reads is one datagram: the socket's read is exactly as long
 as the only length the kernel filter lets through (see rawsock.py), so a
 datagram is never cut or merged with the next one.
+
+A flood repeats itself, and so does a live master (OpenBSD and we send a
+constant counter): 36 bytes identical to the last advertisement a vhid
+accepted, or to the last forgery it refused, get the same verdict again from
+one compare, without the checksum loop or an HMAC.
 """
 from carp import wire
 
@@ -54,68 +59,84 @@ OFF6_HOP_LIMIT = 7
 OFF6_SOURCE = 8
 
 
-class Received:
-    """Where the last accepted advertisement sits; filled in, never allocated
-    per packet. vhid: the running vhid it is for (a group.Group)."""
+class Inbox:
+    """The receive buffer and what the last parse found in it.
 
-    def __init__(self):
+    After ACCEPTED: vhid (the group.Group it is for), carp (offset of its
+    CARP header), source and source_len (offset and length of the IP source
+    address). After a drop, vhid is the group it was for once known, else
+    None. Made once; parsing allocates nothing."""
+
+    def __init__(self, size=128):
+        self.buf = bytearray(size)
+        view = memoryview(self.buf)
+        # The CARP header where each family's packet puts it, for whole-header
+        # compares (memcmp, no allocation) against a vhid's last verdicts.
+        self.carp4 = view[IPV4_HEADER_LEN:IPV4_PACKET_LEN]
+        self.carp6 = view[IPV6_HEADER_LEN:IPV6_PACKET_LEN]
         self.vhid = None
-        self.carp = 0  # offset of the CARP header
-        self.source = 0  # offset of the IP source address
-        self.source_len = 0  # 4 or 16
+        self.carp = 0
+        self.source = 0
+        self.source_len = 0
+
+    def parse4(self, n, by_vhid):
+        """The IPv4 datagram in buf[:n] -> ACCEPTED or a DROP_ reason."""
+        self.vhid = None
+        buf = self.buf
+        if n < IPV4_PACKET_LEN:
+            return DROP_SHORT
+        if buf[0] != VERSION_IHL or ((buf[OFF4_TOTAL_LENGTH] << 8) | buf[OFF4_TOTAL_LENGTH + 1]) != IPV4_PACKET_LEN:
+            return DROP_LENGTH
+        if n != IPV4_PACKET_LEN:
+            return DROP_TRAILING
+        return self._advert(IPV4_HEADER_LEN, self.carp4, buf[OFF4_TTL], OFF4_SOURCE, 4, by_vhid)
+
+    def parse6(self, n, by_vhid):
+        """The IPv6 datagram in buf[:n] (from a link-layer socket, so it may
+        carry bytes after the payload) -> ACCEPTED or a DROP_ reason. One
+        frame is one packet: what follows the payload is never read as another."""
+        self.vhid = None
+        buf = self.buf
+        if n < IPV6_PACKET_LEN:
+            return DROP_SHORT
+        if ((buf[OFF6_PAYLOAD_LENGTH] << 8) | buf[OFF6_PAYLOAD_LENGTH + 1]) != wire.HEADER_LEN \
+                or buf[OFF6_NEXT_HEADER] != wire.PROTO_CARP:
+            return DROP_LENGTH
+        if n != IPV6_PACKET_LEN:
+            return DROP_TRAILING
+        return self._advert(IPV6_HEADER_LEN, self.carp6, buf[OFF6_HOP_LIMIT], OFF6_SOURCE, 16, by_vhid)
+
+    def _advert(self, off, header, hop_limit, source, source_len, by_vhid):
+        """The checks both families share, cheapest first. header: a view of
+        the 36 CARP bytes at buf[off:]."""
+        buf = self.buf
+        if hop_limit != wire.TTL:
+            return DROP_TTL
+        if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
+            return DROP_VERSION
+        if buf[off] != VERSION_TYPE:
+            return DROP_TYPE
+        if buf[off + wire.OFF_AUTHLEN] != wire.AUTHLEN:
+            return DROP_AUTHLEN
+        vhid = by_vhid[buf[off + wire.OFF_VHID]]
+        if vhid is None:
+            return DROP_VHID
+        self.vhid = vhid
+        if vhid.has_peers and not vhid.is_peer(buf, source, source_len):
+            return DROP_PEER
+        verdict = vhid.repeat_verdict(header)
+        if verdict == UNSEEN:
+            if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
+                return DROP_CHECKSUM
+            if wire.equal_at(buf, off + wire.OFF_COUNTER, vhid.counter, wire.COUNTER_LEN):
+                return DROP_OWN  # our own advertisement came back: a loop
+            verdict = ACCEPTED if vhid.mac_ok(buf, off) else DROP_HMAC
+            vhid.remember_verdict(header, verdict == ACCEPTED)
+        if verdict == ACCEPTED:
+            self.carp = off
+            self.source = source
+            self.source_len = source_len
+        return verdict
 
 
-def parse4(buf, n, by_vhid, out):
-    """The IPv4 datagram in buf[:n] -> ACCEPTED (out filled in) or a DROP_ reason
-    (out.vhid: the vhid it was for, once known, else None)."""
-    out.vhid = None
-    if n < IPV4_PACKET_LEN:
-        return DROP_SHORT
-    if buf[0] != VERSION_IHL or ((buf[OFF4_TOTAL_LENGTH] << 8) | buf[OFF4_TOTAL_LENGTH + 1]) != IPV4_PACKET_LEN:
-        return DROP_LENGTH
-    if n != IPV4_PACKET_LEN:
-        return DROP_TRAILING
-    return _advert(buf, IPV4_HEADER_LEN, buf[OFF4_TTL], OFF4_SOURCE, 4, by_vhid, out)
-
-
-def parse6(buf, n, by_vhid, out):
-    """The IPv6 datagram in buf[:n] (from a link-layer socket, so it may carry
-    bytes after the payload) -> ACCEPTED or a DROP_ reason, as parse4. One
-    frame is one packet: what follows the payload is never read as another."""
-    out.vhid = None
-    if n < IPV6_PACKET_LEN:
-        return DROP_SHORT
-    if ((buf[OFF6_PAYLOAD_LENGTH] << 8) | buf[OFF6_PAYLOAD_LENGTH + 1]) != wire.HEADER_LEN \
-            or buf[OFF6_NEXT_HEADER] != wire.PROTO_CARP:
-        return DROP_LENGTH
-    if n != IPV6_PACKET_LEN:
-        return DROP_TRAILING
-    return _advert(buf, IPV6_HEADER_LEN, buf[OFF6_HOP_LIMIT], OFF6_SOURCE, 16, by_vhid, out)
-
-
-def _advert(buf, off, hop_limit, source, source_len, by_vhid, out):
-    """The checks both families share, cheapest first."""
-    if hop_limit != wire.TTL:
-        return DROP_TTL
-    if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
-        return DROP_VERSION
-    if buf[off] != VERSION_TYPE:
-        return DROP_TYPE
-    if buf[off + wire.OFF_AUTHLEN] != wire.AUTHLEN:
-        return DROP_AUTHLEN
-    vhid = by_vhid[buf[off + wire.OFF_VHID]]
-    if vhid is None:
-        return DROP_VHID
-    out.vhid = vhid
-    if vhid.has_peers and not vhid.is_peer(buf, source, source_len):
-        return DROP_PEER
-    if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
-        return DROP_CHECKSUM
-    if wire.equal_at(buf, off + wire.OFF_COUNTER, vhid.counter, wire.COUNTER_LEN):
-        return DROP_OWN  # our own advertisement came back: a loop
-    if not vhid.mac_ok(buf, off):
-        return DROP_HMAC
-    out.carp = off
-    out.source = source
-    out.source_len = source_len
-    return ACCEPTED
+UNSEEN = -2  # repeat_verdict: not the same 36 bytes as a last verdict

@@ -1,4 +1,4 @@
-"""Run on MicroPython: packet.parse4/6 and the machine reject and accept
+"""Run on MicroPython: packet.Inbox.parse4/6 and the machine reject and accept
 every kind of datagram with the heap locked (any allocation raises
 MemoryError). No sockets: the lab's heaplock_check.py covers the daemon's
 loop around it. A forged or valid advertisement costs one HMAC the first
@@ -87,20 +87,20 @@ cases = [
     (6, v6(carp(vhid=9)), "unknown_vhid"), (6, v6(carp(vhid=2)), "unknown_peer"),
     (6, v6(carp(good_mac=False)), "bad_hmac"), (6, v6(carp()), "accepted"),
 ]
-buf = bytearray(160)
-out = packet.Received()
+inbox = packet.Inbox(160)
+buf = inbox.buf
 for family, datagram, expected in cases:
     n = len(datagram)
     buf[:n] = datagram
-    parse = packet.parse4 if family == 4 else packet.parse6
-    parse(buf, n, by_vhid, out)  # first sight: an HMAC may be computed
+    parse = inbox.parse4 if family == 4 else inbox.parse6
+    parse(n, by_vhid)  # first sight: an HMAC may be computed
     error = None
     micropython.heap_lock()
     try:
-        verdict = parse(buf, n, by_vhid, out)
+        verdict = parse(n, by_vhid)
         if verdict == packet.ACCEPTED:
-            off = out.carp
-            out.vhid.machine.on_advert(1000, buf[off + 5], buf[off + 2], buf[off + 4], machine.TIE_PEER_WINS)
+            off = inbox.carp
+            inbox.vhid.machine.on_advert(1000, buf[off + 5], buf[off + 2], buf[off + 4], machine.TIE_PEER_WINS)
     except MemoryError as e:
         verdict = e
     micropython.heap_unlock()

@@ -1,4 +1,4 @@
-"""One datagram, one verdict: packet.parse4/6 and the kernel filters that
+"""One datagram, one verdict: packet.Inbox.parse4/6 and the kernel filters that
 mirror them, for every reason a packet is dropped."""
 import forge
 import pytest
@@ -21,7 +21,7 @@ def rx():
 def test_a_valid_advertisement_is_accepted_by_both(rx, family):
     verdict, kept = rx.verdict(family, valid(family))
     assert verdict == packet.ACCEPTED and kept > 0
-    assert rx.out.vhid is rx.groups[0]
+    assert rx.inbox.vhid is rx.groups[0]
 
 
 def _v4(payload, **ip):
@@ -93,6 +93,21 @@ def test_a_repeated_forgery_is_rejected_without_an_hmac(rx, monkeypatch):
     assert rx.verdict(4, forged)[0] == reason("bad_hmac")
     g = rx.groups[0]
     monkeypatch.setattr(g.hmac, "digest", lambda *a: pytest.fail("HMAC computed for a repeat"))
+    monkeypatch.setattr("carp.wire.checksum", lambda *a: pytest.fail("checksum summed for a repeat"))
+    assert rx.verdict(4, forged)[0] == reason("bad_hmac")
+
+
+def test_a_repeat_gets_the_verdict_a_full_check_gives(rx):
+    """The repeat cache is keyed by all 36 bytes: a packet that differs from
+    a judged one anywhere (here: its checksum) is checked in full."""
+    forged = valid(4, good_mac=False)
+    good = valid(4)
+    assert rx.verdict(4, forged)[0] == reason("bad_hmac")
+    assert rx.verdict(4, good)[0] == packet.ACCEPTED
+    broken = bytearray(good)
+    broken[20 + 6] ^= 0xFF
+    assert rx.verdict(4, bytes(broken))[0] == reason("bad_checksum")
+    assert rx.verdict(4, good)[0] == packet.ACCEPTED
     assert rx.verdict(4, forged)[0] == reason("bad_hmac")
 
 
