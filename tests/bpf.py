@@ -8,10 +8,12 @@ programs in the real kernel."""
 import struct
 
 SKF_AD_PKTTYPE = 0xFFFFF004
+SKF_AD_RANDOM = 0xFFFFF038
 
 
-def run(program, packet, pkttype=0):
-    """program: the bytes handed to SO_ATTACH_FILTER -> bytes kept (0: dropped)."""
+def run(program, packet, pkttype=0, random=0):
+    """program: the bytes handed to SO_ATTACH_FILTER -> bytes kept (0: dropped).
+    pkttype and random: what the kernel's ancillary loads would give."""
     insns = [struct.unpack_from("=HBBI", program, i) for i in range(0, len(program), 8)]
     a = x = 0
     pc = 0
@@ -24,8 +26,8 @@ def run(program, packet, pkttype=0):
             if mode == 0x80:  # LEN
                 a = len(packet)
             elif mode == 0x20:  # ABS
-                if k == SKF_AD_PKTTYPE:
-                    a = pkttype
+                if k in (SKF_AD_PKTTYPE, SKF_AD_RANDOM):
+                    a = pkttype if k == SKF_AD_PKTTYPE else random
                     continue
                 width = {0x00: 4, 0x08: 2, 0x10: 1}[size]
                 if k + width > len(packet):
@@ -39,6 +41,8 @@ def run(program, packet, pkttype=0):
                 pc += k
             elif op == 0x10:  # JEQ
                 pc += jt if a == k else jf
+            elif op == 0x30:  # JGE
+                pc += jt if a >= k else jf
             else:
                 raise ValueError("unsupported jump 0x%x" % code)
         elif cls == 0x06:  # RET

@@ -31,14 +31,18 @@ RECEIVE_BUFFER = 128  # one datagram: sockets read exactly their packet length (
 # Pacing under a flood of packets that pass the kernel filter (right length,
 # TTL and vhid: forged advertisements). A wake-up costs more than the packets
 # it reads, so when more than FLOOD_PACKETS arrive within FLOOD_WINDOW_MS the
-# loop waits up to FLOOD_PAUSE_MS after each turn and then reads what
-# gathered in one go (as libpcap's block timeout does for ucarp). The wait
-# never passes a timer, packets are handled before timers, and the receive
-# queue holds a whole pause at line rate (rawsock.RECEIVE_QUEUE_BYTES), so a
-# live master is never missed: only its handling is late, by FLOOD_PAUSE_MS.
+# loop pauses after each turn and then reads what gathered in one go, as
+# libpcap's block timeout does for ucarp. The pause ends at the next timer,
+# after FLOOD_PAUSE_MS, on a stop, reload or link event, or when a sampling
+# socket (the same kernel filter, passing one packet in SAMPLE_ONE_IN at
+# random) becomes readable: about SAMPLE_ONE_IN packets have gathered by then,
+# at any rate. So a slow flood is read in large batches, a fast one in
+# batches of about SAMPLE_ONE_IN, and the receive queue (thousands of packets)
+# never overflows: a live master is never missed, only handled late.
 FLOOD_WINDOW_MS = 100
 FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
-FLOOD_PAUSE_MS = 2
+FLOOD_PAUSE_MS = 50
+SAMPLE_ONE_IN = 64
 DRAIN_READS = 256  # datagrams per wake-up, at most
 
 
@@ -63,7 +67,10 @@ class Interface:
         self.running = link.running()
         self.carp = rawsock.CarpSocket(link.name, link.index)
         self.arp = rawsock.ArpSocket(link.name, link.index)
+        # The same filter, one packet in SAMPLE_ONE_IN: what ends a flood pause.
+        self.carp_sample = rawsock.CarpSocket(link.name, link.index, rawsock.SMALL_QUEUE_BYTES)
         self.carp6 = None  # IPv6 sockets only when a vhid here uses IPv6
+        self.carp6_sample = None
         self.carp6_send = None
         self.nd = None
         self.by_vhid = [None] * 256
@@ -74,19 +81,26 @@ class Interface:
             self.carp6_send = rawsock.Carp6Sender(self.name, self.index)
             self.nd = rawsock.NdSocket(self.name, self.index)
             self.carp6 = rawsock.Carp6Receiver(self.name, self.index)
+            self.carp6_sample = rawsock.Carp6Receiver(self.name, self.index, rawsock.SMALL_QUEUE_BYTES)
 
     def update_filters(self):
         """Let the kernel pass exactly the vhids (and peers) configured here now."""
-        v4 = [(g.vhid, g.has_peers, g.peers4) for g in self.groups]
-        self.carp.set_filter(kfilter.program4(v4))
+        v4 = kfilter.program4([(g.vhid, g.has_peers, g.peers4) for g in self.groups])
+        self.carp.set_filter(v4)
+        self.carp_sample.set_filter(kfilter.sampled(v4, SAMPLE_ONE_IN))
         if self.carp6 is not None:
-            self.carp6.set_filter(kfilter.program6([(g.vhid, g.has_peers, g.peers6) for g in self.groups]))
+            v6 = kfilter.program6([(g.vhid, g.has_peers, g.peers6) for g in self.groups])
+            self.carp6.set_filter(v6)
+            self.carp6_sample.set_filter(kfilter.sampled(v6, SAMPLE_ONE_IN))
+
+    def samplers(self):
+        return [s for s in (self.carp_sample, self.carp6_sample) if s is not None]
 
     def fds(self):
         return [s.fileno() for s in (self.carp, self.carp6) if s is not None]
 
     def close(self):
-        for s in (self.carp, self.arp, self.carp6, self.carp6_send, self.nd):
+        for s in (self.carp, self.carp_sample, self.arp, self.carp6, self.carp6_sample, self.carp6_send, self.nd):
             if s is not None:
                 s.close()
 
@@ -122,6 +136,7 @@ class Daemon:
         self.pause_poller = select.poll()
         self.pause_poller.register(self.events_fd, select.POLLIN)
         self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
+        self.samplers = []  # every interface's sampling sockets (see SAMPLE_ONE_IN)
         self.control = {}  # fd -> function reading one control request
         self.status_path = settings.status_file if settings else None
         self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
@@ -148,12 +163,14 @@ class Daemon:
             raise Fatal("interface %s does not exist" % name)
         iface = Interface(link)
         self.interfaces.append(iface)
-        self._register(iface.carp.fileno(), iface)
+        self._register(iface, iface.carp, iface.carp_sample)
         return iface
 
-    def _register(self, fd, iface):
-        self.by_fd[fd] = iface
-        self.poller.register(fd, select.POLLIN)
+    def _register(self, iface, sock, sampler):
+        self.by_fd[sock.fileno()] = iface
+        self.poller.register(sock.fileno(), select.POLLIN)
+        self.samplers.append(sampler)
+        self.pause_poller.register(sampler.fileno(), select.POLLIN)
 
     def _own_addresses(self, iface, family, cfg):
         vips = cfg.addrs(family)
@@ -175,7 +192,7 @@ class Daemon:
         if uses_v6:
             if iface.carp6 is None:
                 iface.enable_ipv6()
-                self._register(iface.carp6.fileno(), iface)
+                self._register(iface, iface.carp6, iface.carp6_sample)
             link_local = [a for a, _ in self._own_addresses(iface, AF_INET6, cfg) if wire.is_link_local6(a)]
             source6 = link_local[0] if link_local else None
         group = Group(cfg, iface, source4, source6, random_counter(), len(DROP_REASONS))
@@ -196,6 +213,9 @@ class Daemon:
             for fd in iface.fds():
                 self.poller.unregister(fd)
                 del self.by_fd[fd]
+            for sampler in iface.samplers():
+                self.pause_poller.unregister(sampler.fileno())
+                self.samplers.remove(sampler)
             iface.close()
             self.interfaces.remove(iface)
 
@@ -554,7 +574,21 @@ class Daemon:
             if pause < 0 or pause > FLOOD_PAUSE_MS:
                 pause = FLOOD_PAUSE_MS
             if pause:
+                for sampler in self.samplers:
+                    self.discard(sampler)
                 self.pause_poll(pause)
+
+    def discard(self, sock):
+        """Empty a sampling socket: only its becoming readable matters."""
+        buf = self.inbox.buf
+        for _ in range(DRAIN_READS):
+            try:
+                if not sock.read_into(buf):
+                    return
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:
+                    return
+                raise
 
     def handle(self, fd):
         """A descriptor is readable: a packet, a link event, or a control request."""

@@ -27,6 +27,7 @@ LD_H_ABS = 0x28
 LD_B_ABS = 0x30
 LD_W_LEN = 0x80
 JEQ_K = 0x15
+JGE_K = 0x35
 RET_K = 0x06
 TAX = 0x07
 TXA = 0x87
@@ -39,6 +40,7 @@ MAX_JUMP = 255
 # rather than an int so it stays a small int on 32-bit MicroPython.
 AD_PKTTYPE = b"\xff\xff\xf0\x04"
 PACKET_OUTGOING = 4
+AD_RANDOM = b"\xff\xff\xf0\x38"  # SKF_AD_OFF + SKF_AD_RANDOM (56): the kernel's prandom_u32
 
 _NATIVE_LITTLE = sys.byteorder == "little"
 
@@ -155,6 +157,18 @@ def program6(vhids):
     _carp_header(prog, packet.IPV6_HEADER_LEN)
     _vhids(prog, vhids, packet.IPV6_HEADER_LEN, packet.OFF6_SOURCE)
     return prog
+
+
+def sampled(program, one_in):
+    """program, passing on average one packet in one_in of those it passes:
+    a random draw (the kernel's, not the sender's bytes) goes first, and the
+    program's jumps are relative, so it runs unchanged after it."""
+    out = Program()
+    out.emit(LD_W_ABS, k=AD_RANDOM)
+    out.emit(JGE_K, 0, 1, (1 << 32) // one_in if one_in > 4 else 1 << 30)
+    out.emit(RET_K, k=DROP)
+    out.insns.extend(program.insns)
+    return out
 
 
 def drop_all():

@@ -33,6 +33,9 @@ ARP_FRAME_LEN = 60  # minimum Ethernet frame, padded
 # bytes measured on veth; about 1 KB with common drivers' small-packet copy)
 # -> 3 MB. The kernel doubles what we ask for, and charges only what is queued.
 RECEIVE_QUEUE_BYTES = 3 * 1024 * 1024 // 2
+# A sampling socket (daemon.py's pacing) only has to become readable, and
+# ping replies come a few per second.
+SMALL_QUEUE_BYTES = 4096
 # What a send-only socket may queue: nothing we read, so the minimum.
 SEND_ONLY_QUEUE_BYTES = 256
 
@@ -77,11 +80,11 @@ class FilteredSocket:
 
     packet_len = 0
 
-    def _setup_receive(self, s):
+    def _setup_receive(self, s, queue_bytes):
         s.setblocking(False)
         attach_filter(s, kfilter.drop_all())
         _discard_queued(s, bytearray(self.packet_len + 1))
-        receive_queue(s, RECEIVE_QUEUE_BYTES)
+        receive_queue(s, queue_bytes)
         self._read = sockaddr.reader(s)
 
     def read_into(self, buf):
@@ -122,10 +125,10 @@ class CarpSocket(FilteredSocket):
 
     packet_len = packet.IPV4_PACKET_LEN
 
-    def __init__(self, ifname, ifindex):
+    def __init__(self, ifname, ifindex, queue_bytes=RECEIVE_QUEUE_BYTES):
         s = socket.socket(AF_INET, SOCK_RAW, wire.PROTO_CARP)
         self.sock = s
-        self._setup_receive(s)
+        self._setup_receive(s, queue_bytes)
         _bind_device(s, ifname)
         s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1)
         s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, _mreqn(b"\0\0\0\0", ifindex))
@@ -208,10 +211,10 @@ class Carp6Receiver(FilteredSocket):
 
     packet_len = packet.IPV6_PACKET_LEN
 
-    def __init__(self, ifname, ifindex):
+    def __init__(self, ifname, ifindex, queue_bytes=RECEIVE_QUEUE_BYTES):
         s = socket.socket(AF_PACKET, SOCK_DGRAM, 0)  # no Ethernet header; no protocol yet
         self.sock = s
-        self._setup_receive(s)
+        self._setup_receive(s, queue_bytes)
         # Bind (and so start receiving) only once the filter is in place.
         s.bind(sockaddr.packet(ifname, ifindex, ETH_P_IPV6))
 
@@ -278,7 +281,7 @@ class IcmpSocket(FilteredSocket):
     def __init__(self):
         s = socket.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
         self.sock = s
-        self._setup_receive(s)
+        self._setup_receive(s, SMALL_QUEUE_BYTES)
         with open("/dev/urandom", "rb") as f:
             r = f.read(2)
         self.ident = (r[0] << 8) | r[1]

@@ -137,3 +137,15 @@ def test_the_mac_compare_looks_at_every_byte():
         forged[i] ^= 1
         assert not wire.same_mac(forged, 0, ref, 20)
     assert wire.same_mac(bytearray(ref), 0, ref, 20)
+
+
+def test_the_sampling_filter_passes_one_in_n_of_what_the_filter_passes(rx):
+    """What ends a flood pause (daemon.py): the same program behind a draw of
+    the kernel's random number, so a sender cannot choose to be skipped."""
+    import random
+    import bpf
+    sampled = kfilter.sampled(kfilter.program4([(1, False, [])]), 64).encode()
+    draws = random.Random(5)
+    passed = sum(bpf.run(sampled, valid(4), random=draws.getrandbits(32)) > 0 for _ in range(64000))
+    assert 800 < passed < 1200  # 1000 expected
+    assert bpf.run(sampled, valid(4, vhid=9), random=0) == 0  # and nothing the filter drops
