@@ -3,9 +3,13 @@ would be sent to procd instead of sending it.
 
 OpenWrt's rc.common, /lib/functions.sh, procd.sh and network.sh are not in
 Debian, so tests/package/fakeroot holds doubles written for these tests:
-the rc.common double dispatches start/stop/reload like the real one with
-USE_PROCD=1, the procd.sh double writes one line per procd_* call (name and
-arguments, tab separated) to a record file, functions.sh implements
+the rc.common double dispatches start/stop/reload/running like the real one
+with USE_PROCD=1, the procd.sh double writes one line per procd_* call (name
+and arguments, tab separated) to a record file, except procd_running, which
+runs the real one's `ubus call service list | jsonfilter` pipeline through
+the ubus and jsonfilter doubles in usr/bin (jsonfilter as OpenWrt 25.12.0
+shipped it, ignoring stdin, or as fixed), jshn.sh is a double of libubox's
+(json_load through a double of the jshn binary), functions.sh implements
 config_load/config_get/config_get_bool/config_foreach with the real
 semantics, and network_get_device answers from a table. Each test runs
 `ash rc.common /etc/init.d/carp <action>` as `#!/bin/sh /etc/rc.common`
@@ -57,8 +61,14 @@ config vhid 'iot'
 DEVICES = "lan=br-lan iot=br-iot wan=eth1"
 
 
-def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES):
-    """Run the init script action; return the recorded procd calls as lists."""
+JSONFILTERS = ["fixed", "broken"]
+
+
+def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES, jsonfilter="fixed", code=0):
+    """Run the init script action; return the recorded procd calls as lists.
+
+    running: True/False is procd's answer for the instance carpd, "none" a
+    procd that knows no carp service."""
     root = copy_fakeroot(tmp_path)
     initscript = os.path.join(root, "etc", "init.d", "carp")
     shutil.copy(INIT, initscript)
@@ -68,16 +78,17 @@ def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES):
     record = os.path.join(str(tmp_path), "procd.record")
     open(record, "w").close()
     env = {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATH": os.path.join(root, "usr", "bin") + ":/usr/sbin:/usr/bin:/sbin:/bin",
         "IPKG_INSTROOT": root,
         "UCI_CONFIG_DIR": os.path.join(root, "etc", "config"),
         "PROCD_RECORD": record,
-        "FAKE_PROCD_RUNNING": "1" if running else "0",
+        "FAKE_PROCD_RUNNING": running if running == "none" else "1" if running else "0",
+        "FAKE_JSONFILTER": jsonfilter,
         "FAKE_NETWORK_DEVICES": devices,
     }
     r = subprocess.run([busybox(), "ash", os.path.join(root, "etc", "rc.common"), initscript, action],
                        env=env, capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.returncode == code, r.stdout + r.stderr
     assert r.stderr == "", r.stderr
     with open(record) as f:
         return [line.rstrip("\n").split("\t") for line in f]
@@ -179,15 +190,21 @@ def test_no_config_file_no_instance(tmp_path):
     assert calls(record, "procd_add_reload_trigger") == [["carp"]]
 
 
-def test_reload_of_a_running_daemon_is_a_sighup_not_a_restart(tmp_path):
-    record = run(tmp_path, "reload", running=True)
+@pytest.mark.parametrize("jsonfilter", JSONFILTERS)
+def test_reload_of_a_running_daemon_is_a_sighup_not_a_restart(tmp_path, jsonfilter):
+    """With OpenWrt 25.12.0's jsonfilter, procd_running is never true: a
+    reload built on it re-registered an unchanged instance and the daemon
+    kept its old settings."""
+    record = run(tmp_path, "reload", running=True, jsonfilter=jsonfilter)
     assert calls(record, "procd_send_signal") == [["carp", "*", "HUP"]]
     for restart in ("procd_open_service", "procd_open_instance", "procd_kill", "procd_close_service"):
         assert calls(record, restart) == [], restart
 
 
-def test_reload_starts_the_daemon_once_it_is_enabled(tmp_path):
-    record = run(tmp_path, "reload", running=False)
+@pytest.mark.parametrize("jsonfilter", JSONFILTERS)
+@pytest.mark.parametrize("running", [False, "none"])
+def test_reload_starts_the_daemon_once_it_is_enabled(tmp_path, jsonfilter, running):
+    record = run(tmp_path, "reload", running=running, jsonfilter=jsonfilter)
     assert calls(record, "procd_send_signal") == []
     assert calls(record, "procd_open_instance") == [["carpd"]]
     assert calls(record, "procd_kill") == []
@@ -200,6 +217,12 @@ def test_reload_after_disabling_declares_no_instance_so_procd_stops_it(tmp_path)
     assert calls(record, "procd_send_signal") == []
     assert calls(record, "procd_open_instance") == []
     assert calls(record, "procd_close_service") == [["set"]]
+
+
+@pytest.mark.parametrize("jsonfilter", JSONFILTERS)
+@pytest.mark.parametrize("running,code", [(True, 0), (False, 1), ("none", 1)])
+def test_running_tells_procds_answer_whatever_jsonfilter_does(tmp_path, jsonfilter, running, code):
+    run(tmp_path, "running", running=running, jsonfilter=jsonfilter, code=code)
 
 
 def test_stop_asks_procd_to_kill_the_service(tmp_path):
