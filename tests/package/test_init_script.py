@@ -11,17 +11,21 @@ the ubus and jsonfilter doubles in usr/bin (jsonfilter as OpenWrt 25.12.0
 shipped it, ignoring stdin, or as fixed), jshn.sh is a double of libubox's
 (json_load through a double of the jshn binary), functions.sh implements
 config_load/config_get/config_get_bool/config_foreach with the real
-semantics, and network_get_device answers from a table. Each test runs
+semantics, and network_get_device answers from a table; logger records what
+would go to syslog. /usr/sbin/carpd is the real launcher (firmware/carpd)
+with the real carp package, so `carpd --check` is the daemon's own reader.
+Each test runs
 `ash rc.common /etc/init.d/carp <action>` as `#!/bin/sh /etc/rc.common`
 would, then reads what procd would have been told.
 """
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from pkgtools import FILES, busybox, copy_fakeroot
+from pkgtools import FILES, FIRMWARE, busybox, copy_fakeroot
 
 INIT = os.path.join(FILES, "carp.init")
 
@@ -57,6 +61,17 @@ config vhid 'iot'
 	list address '192.168.4.1/24'
 """
 
+NETWORK = """
+config interface 'lan'
+	option device 'br-lan'
+
+config interface 'guest'
+	option device 'br-guest'
+
+config interface 'iot'
+	option device 'br-iot'
+"""
+
 # lan and iot are up; guest is not (no device yet).
 DEVICES = "lan=br-lan iot=br-iot wan=eth1"
 
@@ -72,6 +87,10 @@ def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES, jsonfi
     root = copy_fakeroot(tmp_path)
     initscript = os.path.join(root, "etc", "init.d", "carp")
     shutil.copy(INIT, initscript)
+    os.makedirs(os.path.join(root, "usr", "sbin"))
+    shutil.copy(os.path.join(FIRMWARE, "carpd"), os.path.join(root, "usr", "sbin", "carpd"))
+    with open(os.path.join(root, "etc", "config", "network"), "w") as f:
+        f.write(NETWORK)
     if config is not None:
         with open(os.path.join(root, "etc", "config", "carp"), "w") as f:
             f.write(config)
@@ -85,11 +104,18 @@ def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES, jsonfi
         "FAKE_PROCD_RUNNING": running if running == "none" else "1" if running else "0",
         "FAKE_JSONFILTER": jsonfilter,
         "FAKE_NETWORK_DEVICES": devices,
+        "CARP_LIB": FIRMWARE,
+        "CARP_PYTHON": sys.executable,
     }
     r = subprocess.run([busybox(), "ash", os.path.join(root, "etc", "rc.common"), initscript, action],
                        env=env, capture_output=True, text=True, timeout=30)
     assert r.returncode == code, r.stdout + r.stderr
-    assert r.stderr == "", r.stderr
+    logged = [c[-1] for c in read_record(record) if c[0] == "logger"]
+    assert r.stderr == "".join(line + "\n" for line in logged), r.stderr
+    return read_record(record)
+
+
+def read_record(record):
     with open(record) as f:
         return [line.rstrip("\n").split("\t") for line in f]
 
@@ -234,3 +260,36 @@ def test_enable_links_start_70_and_kill_01(tmp_path):
     run(tmp_path, "enable")
     rcd = os.path.join(str(tmp_path), "root", "etc", "rc.d")
     assert sorted(os.listdir(rcd)) == ["K01carp", "S70carp"]
+
+
+# What libuci's config_load reads leniently and carpd refuses, and a rule
+# across values that only carpd checks.
+REFUSED = [
+    (ENABLED.replace("list address '10.0.0.1/24'", "list address '10.0.0.1/24'\n\toption password my secret words"),
+     "line 20: too many arguments to option 'password'"),
+    (ENABLED.replace("list address '10.0.0.1/24'", "list address '10.0.0.1/24'\n\tlist address '10.0.0.1'"),
+     "carp.dmz.address: '10.0.0.1' is not valid: each address once"),
+]
+
+
+@pytest.mark.parametrize("config,error", REFUSED)
+def test_start_refuses_what_carpd_refuses_and_logs_why(tmp_path, config, error):
+    record = run(tmp_path, "start", config=config)
+    assert calls(record, "procd_open_instance") == []
+    logged = calls(record, "logger")
+    assert logged and all(c[:4] == ["-s", "-t", "carp", "-p"] and c[4] == "daemon.err" for c in logged)
+    assert any(error in c[5] for c in logged), logged
+
+
+@pytest.mark.parametrize("config,error", REFUSED)
+def test_reload_with_a_refused_file_leaves_the_daemon_as_it_is(tmp_path, config, error):
+    record = run(tmp_path, "reload", config=config, running=True, code=1)
+    for change in ("procd_send_signal", "procd_open_service", "procd_open_instance", "procd_kill"):
+        assert calls(record, change) == [], change
+    assert any(error in c[5] for c in calls(record, "logger"))
+
+
+def test_a_valid_file_is_checked_and_nothing_logged(tmp_path):
+    record = run(tmp_path, "start")
+    assert calls(record, "logger") == []
+    assert calls(record, "procd_open_instance") == [["carpd"]]
