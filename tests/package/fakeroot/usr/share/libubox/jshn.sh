@@ -107,10 +107,8 @@ json_get_keys() { # <variable>
 }
 
 _jshn_string() { # JSON string literal, escaped as json-c escapes it
-	printf '%s' "$1" | awk '
-		{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\//, "\\/"); gsub(/\t/, "\\t"); gsub(/\r/, "\\r")
-		  line = line (NR > 1 ? "\\n" : "") $0 }
-		END { printf "\"%s\"", line }'
+	printf '"%s"' "$(printf '%s' "$1" | sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\//\\\//g' \
+		-e 's/\t/\\t/g' -e 's/\r/\\r/g' | sed -e ':a' -e 'N' -e '$!ba' -e 's/\n/\\n/g')"
 }
 
 _jshn_dump() { # <container>
