@@ -11,15 +11,13 @@ real init script run by the rc.common double, as its `#!/bin/sh
 launcher with the real carp package (for `check`)."""
 import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 
-from pkgtools import FILES, FIRMWARE, busybox, copy_fakeroot
+from pkgtools import FILES, busybox, rpcd_plugin
 
-PLUGIN = os.path.join(FILES, "carp.rpcd")
+PLUGIN = os.path.join(FILES, "carp.rpcd")  # pkgtools.rpcd_plugin runs it
 
 STATUS = {
     "version": "0.1.0",
@@ -34,36 +32,8 @@ STATUS = {
 
 
 def plugin(tmp_path, *args, config=None, stdin="{}", running="1"):
-    """Run the plugin with the doubles on PATH; return (code, stdout).
-
-    running: procd's answer for carp ("1" running, "0" stopped, "none": no
-    such service, as after /etc/init.d/carp stop)."""
-    os.makedirs(str(tmp_path), exist_ok=True)
-    root = copy_fakeroot(tmp_path)
-    bindir = os.path.join(str(tmp_path), "bin")
-    os.makedirs(bindir)
-    with open(os.path.join(bindir, "uci"), "w") as f:  # the double, run by busybox ash
-        f.write("#!%s ash\n. %s/bin/uci\n" % (busybox(), root))
-    os.chmod(os.path.join(bindir, "uci"), 0o755)
-    # The kernel runs `#!/bin/sh /etc/rc.common` as `/bin/sh /etc/rc.common <script> <action>`.
-    os.makedirs(os.path.join(root, "usr", "share", "carp-init"))
-    shutil.copy(os.path.join(FILES, "carp.init"), os.path.join(root, "usr", "share", "carp-init", "carp"))
-    with open(os.path.join(root, "etc", "init.d", "carp"), "w") as f:
-        f.write("#!%s ash\nexec %s ash %s/etc/rc.common %s/usr/share/carp-init/carp \"$@\"\n"
-                % (busybox(), busybox(), root, root))
-    os.chmod(os.path.join(root, "etc", "init.d", "carp"), 0o755)
-    os.makedirs(os.path.join(root, "usr", "sbin"))
-    shutil.copy(os.path.join(FIRMWARE, "carpd"), os.path.join(root, "usr", "sbin", "carpd"))
-    if config is not None:
-        with open(os.path.join(root, "etc", "config", "carp"), "w") as f:
-            f.write(config)
-    record = os.path.join(str(tmp_path), "procd.record")
-    env = {"PATH": bindir + ":" + os.path.join(root, "usr", "bin") + ":/usr/sbin:/usr/bin:/sbin:/bin",
-           "IPKG_INSTROOT": root, "UCI_CONFIG_DIR": os.path.join(root, "etc", "config"),
-           "PROCD_RECORD": record, "FAKE_PROCD_RUNNING": running,
-           "CARP_LIB": FIRMWARE, "CARP_PYTHON": sys.executable}
-    r = subprocess.run([busybox(), "ash", PLUGIN] + list(args), env=env, input=stdin,
-                       capture_output=True, text=True, timeout=30)
+    """Run the plugin; return (code, stdout). running: see pkgtools.rpcd_plugin."""
+    r = rpcd_plugin(tmp_path, *args, config=config, stdin=stdin, running=running)
     assert r.stderr == "", r.stderr
     return r.returncode, r.stdout
 
