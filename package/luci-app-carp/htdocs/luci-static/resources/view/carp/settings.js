@@ -133,7 +133,9 @@ function addressKey(text) {
 }
 
 /* An option of a vhid section as the form holds it now: the field's value
- * while it is shown, else the configuration (with changes not yet saved). */
+ * while it is shown, else the configuration (with changes not yet saved).
+ * section: the option's own (this.section in validate()), which in the edit
+ * dialog is the dialog's copy of the grid, holding the fields being edited. */
 function current(section, section_id, option) {
 	var value = section.formvalue(section_id, option);
 	return (value != null) ? value : uci.get('carp', section_id, option);
@@ -295,7 +297,7 @@ return view.extend({
 		o.datatype = 'and(uinteger,range(1,255))';
 		o.rmempty = false;
 		o.validate = function(section_id, value) {
-			return vhidProblem(s, section_id, value);
+			return vhidProblem(this.section, section_id, value);
 		};
 
 		o = s.taboption('general', widgets.NetworkSelect, 'interface', _('Interface'),
@@ -311,7 +313,7 @@ return view.extend({
 		o.noaliases = true;
 		o.depends('interface', '');
 		o.validate = function(section_id, value) {
-			if (value || current(s, section_id, 'device'))
+			if (value || current(this.section, section_id, 'device'))
 				return true;
 			return _('Choose an interface, or a device');
 		};
@@ -331,7 +333,7 @@ return view.extend({
 		o.rmempty = false;
 		o.validate = function(section_id, value) {
 			var why = (value === '') ? true : checkAddress(value, true, 0);
-			return (why === true) ? addressesProblem(s, section_id, value) : why;
+			return (why === true) ? addressesProblem(this.section, section_id, value) : why;
 		};
 
 		o = s.taboption('addresses', form.DynamicList, 'peer', _('Unicast peers'),
@@ -340,7 +342,7 @@ return view.extend({
 		o.modalonly = true;
 		o.validate = function(section_id, value) {
 			var why = (value === '') ? true : checkAddress(value, false, 0);
-			return (why === true) ? peersProblem(s, section_id, value) : why;
+			return (why === true) ? peersProblem(this.section, section_id, value) : why;
 		};
 
 		o = s.taboption('addresses', form.Value, 'source', _('Source address'),
