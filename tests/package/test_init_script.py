@@ -21,11 +21,10 @@ would, then reads what procd would have been told.
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from pkgtools import FILES, FIRMWARE, busybox, copy_fakeroot
+from pkgtools import FILES, busybox, openwrt_env, openwrt_root
 
 INIT = os.path.join(FILES, "carp.init")
 
@@ -84,11 +83,9 @@ def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES, jsonfi
 
     running: True/False is procd's answer for the instance carpd, "none" a
     procd that knows no carp service."""
-    root = copy_fakeroot(tmp_path)
+    root = openwrt_root(tmp_path)
     initscript = os.path.join(root, "etc", "init.d", "carp")
     shutil.copy(INIT, initscript)
-    os.makedirs(os.path.join(root, "usr", "sbin"))
-    shutil.copy(os.path.join(FIRMWARE, "carpd"), os.path.join(root, "usr", "sbin", "carpd"))
     with open(os.path.join(root, "etc", "config", "network"), "w") as f:
         f.write(NETWORK)
     if config is not None:
@@ -96,17 +93,8 @@ def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES, jsonfi
             f.write(config)
     record = os.path.join(str(tmp_path), "procd.record")
     open(record, "w").close()
-    env = {
-        "PATH": os.path.join(root, "usr", "bin") + ":/usr/sbin:/usr/bin:/sbin:/bin",
-        "IPKG_INSTROOT": root,
-        "UCI_CONFIG_DIR": os.path.join(root, "etc", "config"),
-        "PROCD_RECORD": record,
-        "FAKE_PROCD_RUNNING": running if running == "none" else "1" if running else "0",
-        "FAKE_JSONFILTER": jsonfilter,
-        "FAKE_NETWORK_DEVICES": devices,
-        "CARP_LIB": FIRMWARE,
-        "CARP_PYTHON": sys.executable,
-    }
+    env = openwrt_env(root, record, running if running == "none" else "1" if running else "0", jsonfilter,
+                      FAKE_NETWORK_DEVICES=devices)
     r = subprocess.run([busybox(), "ash", os.path.join(root, "etc", "rc.common"), initscript, action],
                        env=env, capture_output=True, text=True, timeout=30)
     assert r.returncode == code, r.stdout + r.stderr

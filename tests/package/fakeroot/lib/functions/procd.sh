@@ -43,7 +43,12 @@ procd_add_raw_trigger() { _procd_record procd_add_raw_trigger "$@"; }
 procd_open_validate() { _procd_record procd_open_validate "$@"; }
 procd_close_validate() { _procd_record procd_close_validate "$@"; }
 procd_kill() { _procd_record procd_kill "$@"; }
-procd_send_signal() { _procd_record procd_send_signal "$@"; }
+procd_send_signal() { # <service> <instance> <signal>
+	_procd_record procd_send_signal "$@"
+	# With $FAKE_PROCD_PID (a lab test's running launcher), deliver the signal
+	# to it, as procd does to the instance's process.
+	[ -z "$FAKE_PROCD_PID" ] || kill -s "$3" "$FAKE_PROCD_PID"
+}
 
 _procd_ubus_call() {
 	ubus call service "$1" "$(json_dump)"
