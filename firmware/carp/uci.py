@@ -32,7 +32,8 @@ odd corners:
   if it is not empty; if it is, the command ends there and the rest of the
   line is read as further commands (`option a 1 '' option b 2` sets two
   options; so does a backslash-newline after a value, with the next line
-  indented);
+  indented), where blanks before the line end are an invalid command
+  (`option a 1 '' ` is refused, `option a 1 ''` is not);
 - an option set to an empty value leaves the option as it was (libuci's
   file parser calls uci_set without a complete lookup).
 
@@ -280,10 +281,20 @@ def parse(text, path=None):
             if not word:
                 raise UciError(line, "';' without a command after it", path)
             raise UciError(line, "invalid command %r: expected package, config, option or list" % word, path)
+        most = 1 if command == "package" else 2
         try:
-            args = scanner.arguments(1 if command == "package" else 2)
+            args = scanner.arguments(most)
         except UciError as e:
             raise UciError(e.line, e.reason, path)
+        if len(args) > most and not args[-1] and scanner.peek() in _BLANKS:
+            # libuci steps over the one blank that ended the empty word and
+            # splits the rest of the line at spaces and tabs only: a line end
+            # (or another blank) left there is read as a command.
+            scanner.pos += 1
+            while scanner.peek() in (_SPACE, _TAB):
+                scanner.pos += 1
+            if scanner.peek() in _BLANKS or scanner.peek() == _NEWLINE:
+                raise UciError(line, "blanks after an empty argument: libuci reads the line end as a command", path)
         if scanner.peek() == _SEMICOLON:
             # libuci takes `; # comment` but refuses `;` at the end of a line.
             scanner.pos += 1

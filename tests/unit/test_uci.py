@@ -212,6 +212,12 @@ def test_an_empty_word_after_the_last_argument_ends_the_command():
     assert one("config t\noption a 1 '' option b 2\n") == {"a": "1", "b": "2"}
     assert one("config t\noption a 1 \\\n\toption b 2\n") == {"a": "1", "b": "2"}
     assert "invalid command" in str(error("config t\noption a 1 '' ''\n"))
+    # ... and it steps over the one blank that ended the empty word and splits
+    # the rest at spaces and tabs: blanks before the line end make a command.
+    assert one("config t\noption a 1 '' #c\n") == {"a": "1"}
+    for tail in (" ", "\t", "  ", " \x0b"):
+        assert "libuci reads the line end as a command" in str(error("config t\noption a 1 ''%s\n" % tail))
+    assert "libuci reads the line end as a command" in str(error("config t\noption a 1 \\\n \n"))
 
 
 @pytest.mark.parametrize("blank", ["\x0b", "\x0c", "\r"])
