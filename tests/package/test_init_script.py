@@ -281,3 +281,11 @@ def test_a_valid_file_is_checked_and_nothing_logged(tmp_path):
     record = run(tmp_path, "start")
     assert calls(record, "logger") == []
     assert calls(record, "procd_open_instance") == [["carpd"]]
+
+
+@pytest.mark.parametrize("config,error", REFUSED)
+def test_reload_of_a_stopped_daemon_with_a_refused_file_starts_nothing_and_logs_once(tmp_path, config, error):
+    record = run(tmp_path, "reload", config=config, running="none")
+    assert calls(record, "procd_open_instance") == [] and calls(record, "procd_send_signal") == []
+    logged = [c[5] for c in calls(record, "logger")]
+    assert len(logged) == len(set(logged)) and any(error in line for line in logged)  # checked once
