@@ -128,3 +128,13 @@ def test_a_poll_shows_the_next_status(lab_status, shown):
         assert cells(row)["RX / TX"].startswith("%d / %d" % (v["rx"], v["tx"]))
     assert clock(later["updated"]) in shown["after"][0]["text"]
     assert [c["method"] for c in shown["calls"]] == ["status", "status", "status"]  # running: no check
+
+
+def test_the_check_is_not_repeated_on_every_poll(no_daemon, checks, tmp_path):
+    """carpd --check starts an interpreter on the router: polls within 30 s reuse the answer."""
+    refused = checks["refused"]
+    out = run_views({"status": {"path": STATUS, "replies": [no_daemon, refused, no_daemon, no_daemon]}},
+                    tmp_path)["status"]
+    assert [c["method"] for c in out["calls"]] == ["status", "check", "status", "status", "status"]
+    for shown in out["after"][:2]:
+        assert "carp.guest.vhid: '300' is not valid" in shown["text"]

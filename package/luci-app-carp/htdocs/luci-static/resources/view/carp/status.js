@@ -27,12 +27,23 @@ var callCheck = rpc.declare({
 	expect: { '': {} }
 });
 
+/* carpd --check starts an interpreter on the router: while the page polls
+ * a stopped carpd, ask again only this often. */
+var CHECK_SECONDS = 30;
+var lastCheck = null, lastCheckAt = 0;
+
 /* The status; when carpd is not running, with the check of its file. */
 function fetchStatus() {
 	return callStatus().then(function(doc) {
 		if (!doc || doc.running !== false)
 			return doc;
+		if (lastCheck && Date.now() - lastCheckAt < CHECK_SECONDS * 1000) {
+			doc.check = lastCheck;
+			return doc;
+		}
 		return callCheck().then(function(check) {
+			lastCheck = check;
+			lastCheckAt = Date.now();
 			doc.check = check;
 			return doc;
 		}, function() {
