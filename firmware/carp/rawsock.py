@@ -26,12 +26,10 @@ ETH_P_IP = 0x0800
 ARP_FRAME_LEN = 60  # minimum Ethernet frame, padded
 
 
-# Receive queue of a CARP socket. The daemon may leave it unread for
-# FLOOD_PAUSE_MS (daemon.py) while a flood lasts; in that time a 1 Gbit/s link
-# carries at most 1e9 / 8 / 84 bytes per minimum frame * 2 ms = 2,976
-# packets that pass the kernel filter, each charged its skb's truesize (832
-# bytes measured on veth; about 1 KB with common drivers' small-packet copy)
-# -> 3 MB. The kernel doubles what we ask for, and charges only what is queued.
+# Receive queue of a CARP socket: about 3,600 packets at the 832 bytes of
+# truesize measured on veth (about 1 KB with common drivers). A flood pause
+# (daemon.py) ends when about 64 have gathered, so it never fills; the kernel
+# doubles what we ask for, and charges only what is queued.
 RECEIVE_QUEUE_BYTES = 3 * 1024 * 1024 // 2
 # A sampling socket (daemon.py's pacing) only has to become readable, and
 # ping replies come a few per second.
