@@ -33,6 +33,8 @@ USAGE = """usage: carpd [-c FILE]                       (UCI, default /etc/confi
   -P, --preempt         take over from a less preferred master
   -r, --deadratio N     master is down after N*advbase + advskew/256 s (default 3)
       --demote N        demotion 0..255 sent in advertisements (OpenBSD)
+      --vmac            answer for the VIPs with the virtual MAC 00:00:5e:00:01:VHID
+                        (a macvlan device; needs kmod-macvlan)
   -h, --help            this text
   -V, --version         print the version
 Stop with SIGTERM (through the carpd launcher) or Ctrl-C: a master bows out."""
@@ -44,7 +46,7 @@ OPTIONS = {
     "advbase": ("b", True), "advskew": ("k", True), "preempt": ("P", False),
     "deadratio": ("r", True), "demote": ("", True), "help": ("h", False),
     "version": ("V", False), "config": ("c", True), "peer": ("", True),
-    "check": ("", False),
+    "check": ("", False), "vmac": ("", False),
 }
 DEFAULT_CONFIG = "/etc/config/carp"
 _BY_SHORT = dict((short, name) for name, (short, _) in OPTIONS.items() if short)
@@ -143,6 +145,7 @@ def build_config(seen):
         deadratio=config.integer(_where("deadratio"), _one(seen, "deadratio", 3), 1, 255),
         source=config.ipv4(_where("srcip"), source) if source is not None else None,
         peers=peers,
+        vmac=bool(_one(seen, "vmac", False)),
     )
 
 

@@ -124,7 +124,7 @@ class VhidConfig:
                  advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None,
                  peers=(), enabled=True, interface=None, dnsmasq=False, wan=(), conntrackd=False,
                  group="carp", track_interfaces=(), track_pings=(), ping_interval=1, ping_rise=3, ping_fall=3,
-                 preempt_delay=0, up_delay=0):
+                 preempt_delay=0, up_delay=0, vmac=False):
         self.name = name
         self.device = device
         self.vhid = vhid
@@ -152,13 +152,14 @@ class VhidConfig:
         self.ping_fall = ping_fall  # misses in a row that make a target lost
         self.preempt_delay = preempt_delay  # seconds a backup waits before preempting
         self.up_delay = up_delay  # seconds a carrier must stay up before it counts (flap damping)
+        self.vmac = vmac  # VIPs on a macvlan with 00:00:5e:00:01:<vhid> (carp/vmac.py)
 
     def key(self):
         """Everything that, when changed, requires restarting this vhid."""
         return (self.device, self.vhid, self.passphrase,
                 tuple(sorted((v.family, v.packed, v.prefixlen) for v in self.vips)),
                 self.advbase, self.advskew, self.preempt, self.demote, self.deadratio,
-                self.source, tuple(sorted(self.peers)), self.enabled, self.preempt_delay)
+                self.source, tuple(sorted(self.peers)), self.enabled, self.preempt_delay, self.vmac)
         # Hook switches and tracking are left out on purpose: changing them
         # needs no restart (trackers are rebuilt on every reload).
 

@@ -16,7 +16,7 @@ import select
 import sys
 import time
 
-from carp import clock, kfilter, machine, netlink, packet, rawsock, sockaddr, status, track, wire
+from carp import clock, kfilter, machine, netlink, packet, rawsock, sockaddr, status, track, vmac, wire
 from carp.abi import EAGAIN
 from carp.group import Group, random_counter
 from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
@@ -196,6 +196,11 @@ class Daemon:
             link_local = [a for a, _ in self._own_addresses(iface, AF_INET6, cfg) if wire.is_link_local6(a)]
             source6 = link_local[0] if link_local else None
         group = Group(cfg, iface, source4, source6, random_counter(), len(DROP_REASONS))
+        if cfg.vmac:
+            try:
+                group.use_vmac(vmac.VirtualMac(self.route, iface, cfg.vhid, uses_v6))
+            except vmac.MacvlanMissing as e:
+                raise Fatal("carp.%s.vmac: %s" % (cfg.name, e))
         iface.by_vhid[cfg.vhid] = group
         iface.groups.append(group)
         self.groups.append(group)
@@ -204,6 +209,8 @@ class Daemon:
 
     def _remove_group(self, group):
         iface = group.iface
+        if group.vmac is not None:
+            group.vmac.remove()
         iface.by_vhid[group.vhid] = None
         iface.groups.remove(group)
         self.groups.remove(group)
@@ -254,24 +261,36 @@ class Daemon:
         self.write_status()
 
     def _vips(self, group, add):
+        vm = group.vmac
+        index, name = (vm.index, vm.name) if vm is not None else (group.iface.index, group.iface.name)
+        if vm is not None and add:
+            self._vmac_up(group, True)
         for v in group.cfg.vips:
             try:
                 if add:
-                    self.route.add_address(v.family, v.packed, v.prefixlen, group.iface.index)
+                    self.route.add_address(v.family, v.packed, v.prefixlen, index)
                 else:
-                    self.route.del_address(v.family, v.packed, v.prefixlen, group.iface.index)
+                    self.route.del_address(v.family, v.packed, v.prefixlen, index)
             except OSError as e:
-                log("%s: cannot %s %s on %s: %s" % (group.name(), "add" if add else "remove",
-                                                    v.text, group.iface.name, e))
+                log("%s: cannot %s %s on %s: %s" % (group.name(), "add" if add else "remove", v.text, name, e))
+        if vm is not None and not add:
+            self._vmac_up(group, False)
+
+    def _vmac_up(self, group, up):
+        """Up only as master: a down macvlan answers nothing and sends nothing."""
+        try:
+            group.vmac.set_up(up)
+        except OSError as e:
+            log("%s: cannot set %s %s: %s" % (group.name(), group.vmac.name, "up" if up else "down", e))
 
     def _announce(self, group):
-        iface = group.iface
+        sender = group.vmac or group.iface
         for v in group.cfg.vips:
             try:
                 if v.family == AF_INET:
-                    iface.arp.announce(iface.mac, v.packed)
+                    sender.arp.announce(sender.mac, v.packed)
                 else:
-                    iface.nd.announce(iface.mac, v.packed)
+                    sender.nd.announce(sender.mac, v.packed)
             except OSError as e:
                 log("%s: announcing %s failed: %s" % (group.name(), v.text, e))
 
@@ -303,6 +322,8 @@ class Daemon:
             "VHID": cfg.vhid, "INSTANCE": cfg.name, "INTERFACE": cfg.interface or "",
             "DEVICE": cfg.device, "VIPS": " ".join(v.text for v in cfg.vips), "REASON": reason,
             "PEER": group.peer_text() or "",
+            "VMAC": vmac.mac_text(group.vmac.mac) if group.vmac is not None else "",
+            "VMAC_DEVICE": group.vmac.name if group.vmac is not None else "",
             "CARP_DNSMASQ": 1 if cfg.dnsmasq else 0, "CARP_WAN": " ".join(cfg.wan),
             "CARP_CONNTRACKD": 1 if cfg.conntrackd else 0,
             "CARP_USER_SCRIPT": 1 if settings is not None and settings.user_script else 0,
@@ -674,6 +695,9 @@ class Daemon:
         self.write_status()
         if self.hooks is not None:
             self.hooks.close()  # the worker runs what is queued, then exits
+        for group in self.groups:
+            if group.vmac is not None:
+                group.vmac.remove()
         for iface in self.interfaces:
             iface.close()
         if self.icmp is not None:

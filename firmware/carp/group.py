@@ -35,6 +35,8 @@ class Group:
                           cfg.demote, counter, mac)
         self.carp = memoryview(self.packet)[rawsock.IP_HEADER_LEN:]
         self.destinations = self._destinations(cfg, iface.index)
+        self.vmac = None  # a vmac.VirtualMac when option vmac is on
+        self.out = iface  # what sends: .carp and .carp6_send (the device, or its vmac)
         # The 36 bytes of the last advertisement accepted and of the last
         # forgery refused: a repeat gets the same verdict from one compare.
         self.last_good = bytearray(wire.HEADER_LEN)
@@ -77,6 +79,15 @@ class Group:
             out.append((AF_INET6, None, sockaddr.inet6(rawsock.MCAST_V6, ifindex)))
         return out
 
+    def use_vmac(self, vm):
+        """Advertisements leave from the virtual MAC, as OpenBSD sends them, so
+        switches learn the port behind it (the master is the only sender)."""
+        self.vmac = vm
+        self.out = vm
+        if vm.carp6_send is not None:
+            # ff02::12 through the macvlan; a unicast link-local peer too.
+            self.destinations = self._destinations(self.cfg, vm.index)
+
     def name(self):
         if self.cfg.name == "vhid%d" % self.vhid:  # from the command line
             return "[vhid %d]" % self.vhid
@@ -91,9 +102,9 @@ class Group:
                 if family == AF_INET:
                     for i in range(4):
                         packet[16 + i] = dst4[i]
-                    self.iface.carp.sendto(packet, addr)
+                    self.out.carp.sendto(packet, addr)
                 else:
-                    self.iface.carp6_send.sendto(self.carp, addr)
+                    self.out.carp6_send.sendto(self.carp, addr)
                 self.tx += 1
             except OSError:
                 self.tx_errors += 1

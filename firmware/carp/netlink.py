@@ -24,11 +24,23 @@ RTM_GETADDR = 22
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
 NLM_F_REPLACE = 0x100
+NLM_F_EXCL = 0x200
 NLM_F_CREATE = 0x400
 NLM_F_DUMP = 0x300
 
 IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
+IFLA_LINK = 5
+IFLA_LINKINFO = 18
+IFLA_INFO_KIND = 1
+IFLA_INFO_DATA = 2
+IFLA_MACVLAN_MODE = 1
+# Bridge mode, not private: a private macvlan that is up swallows every
+# multicast frame whose source is its own MAC (macvlan_handle_frame), so in a
+# split brain the peer's advertisements from the same virtual MAC would never
+# reach the parent device carpd listens on.
+MACVLAN_MODE_BRIDGE = 4
+NLA_F_NESTED = 0x8000
 IFA_ADDRESS = 1
 IFA_LOCAL = 2
 IFA_FLAGS = 8
@@ -172,6 +184,35 @@ class Route:
                 return None
             raise
         return found[0] if found else None
+
+    def add_macvlan(self, name, parent_index, mac):
+        """Create a macvlan (down) on the parent with this MAC; raises if the
+        kernel has no macvlan (NetlinkError, EOPNOTSUPP) or the name is taken."""
+        data = _attr(IFLA_MACVLAN_MODE, struct.pack("I", MACVLAN_MODE_BRIDGE))
+        info = _attr(IFLA_INFO_KIND, b"macvlan") + _attr(IFLA_INFO_DATA | NLA_F_NESTED, data)
+        body = bytearray(IFINFOMSG_LEN)
+        body += _attr(IFLA_IFNAME, name.encode() + b"\0")
+        body += _attr(IFLA_LINK, struct.pack("I", parent_index))
+        body += _attr(IFLA_ADDRESS, bytes(mac))
+        body += _attr(IFLA_LINKINFO | NLA_F_NESTED, info)
+        self._request(RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, body)
+
+    def set_up(self, index, up):
+        body = bytearray(IFINFOMSG_LEN)
+        struct.pack_into(IFINFOMSG, body, 0, 0, 0, 0, index, IFF_UP if up else 0, IFF_UP)
+        self._request(RTM_NEWLINK, NLM_F_ACK, body)
+
+    def del_link(self, index):
+        """Remove a link; False if it was already gone."""
+        body = bytearray(IFINFOMSG_LEN)
+        struct.pack_into(IFINFOMSG, body, 0, 0, 0, 0, index, 0, 0)
+        try:
+            self._request(RTM_DELLINK, NLM_F_ACK, body)
+        except NetlinkError as e:
+            if e.args[0] == ENODEV:
+                return False
+            raise
+        return True
 
     def addresses(self, family, index):
         """Addresses (packed bytes, prefixlen) of one family on one link, kernel order."""

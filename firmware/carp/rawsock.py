@@ -136,6 +136,25 @@ class CarpSocket(FilteredSocket):
         self.sendto = s.sendto
 
 
+class CarpSender:
+    """Send-only IPv4 CARP socket on a virtual MAC device (vmac.py): the
+    frames leave with that device's MAC. Carpd still receives on the parent."""
+
+    def __init__(self, ifname, ifindex):
+        s = socket.socket(AF_INET, SOCK_RAW, wire.PROTO_CARP)
+        self.sock = s
+        _bind_device(s, ifname)
+        s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1)
+        s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, _mreqn(b"\0\0\0\0", ifindex))
+        s.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0)
+        s.setsockopt(SOL_SOCKET, SO_RCVBUF, SEND_ONLY_QUEUE_BYTES)  # never read
+        s.setblocking(False)
+        self.sendto = s.sendto
+
+    def close(self):
+        self.sock.close()
+
+
 def gratuitous_arp(frame, mac, ip4):
     """ARP request, broadcast, sender IP = target IP = the VIP (RFC 5227 announcement)."""
     for i in range(6):

@@ -25,6 +25,7 @@ back, only its length.
         option demote '0'                 # 0..255
         option deadratio '3'              # 1..255
         option source '192.168.1.1'       # IPv4 source of advertisements
+        option vmac '0'                   # bool; VIPs answer with 00:00:5e:00:01:<vhid> (kmod-macvlan)
 """
 from carp import config, uci, wire
 from carp.config import AF_INET, AF_INET6, ConfigError
@@ -69,6 +70,7 @@ SCHEMA = {
         "advskew": _option("integer", "0", 0, 254),
         "deadratio": _option("integer", "3", 1, 255),
         "preempt": _option("bool", "0"),
+        "vmac": _option("bool", "0"),
         "demote": _option("integer", "0", 0, 255),
         "dnsmasq": _option("bool", "0"),
         "wan": _option("netifd", many=True),
@@ -370,6 +372,7 @@ def _vhid(section, network_sections, errors):
         advbase=o.value("advbase"),
         advskew=o.value("advskew"),
         preempt=o.value("preempt"),
+        vmac=o.value("vmac"),
         demote=o.value("demote"),
         deadratio=o.value("deadratio"),
         source=o.value("source"),
