@@ -259,7 +259,7 @@ def test_vhid_options_sit_on_the_five_tabs(page, options):
         tabs.setdefault(o["tab"], []).append(name)
     assert sorted(tabs) == sorted(t["name"] for t in grid["tabs"])
     assert sorted(tabs["general"]) == ["device", "enabled", "interface", "password", "vhid"]
-    assert sorted(tabs["addresses"]) == ["address", "peer", "source"]
+    assert sorted(tabs["addresses"]) == ["address", "peer", "source", "vmac"]
     assert sorted(tabs["timing"]) == ["advbase", "advskew", "deadratio"]
     assert sorted(tabs["tracking"]) == ["demote", "group", "ping_fall", "ping_interval", "ping_rise", "preempt",
                                         "preempt_delay", "track_interface", "track_ping", "up_delay"]

@@ -350,6 +350,11 @@ return view.extend({
 		o.datatype = 'ip4addr(1)';
 		o.modalonly = true;
 		o.validate = optionalAddress(false, 4);
+
+		o = booleanWords(s.taboption('addresses', form.Flag, 'vmac', _('Virtual MAC'),
+			_('Answer for the virtual addresses with the MAC 00:00:5e:00:01:<vhid> on a macvlan device, so clients need no ARP/NDP update on failover. Needs kmod-macvlan.')));
+		o.default = '0';
+		o.modalonly = true;
 	},
 
 	renderTimingTab: function(s) {
@@ -379,11 +384,6 @@ return view.extend({
 		o = booleanWords(s.taboption('tracking', form.Flag, 'preempt', _('Preempt'),
 			_('Take the master role back from a less preferred master (higher advskew or more demoted).')));
 		o.default = '0';
-
-		o = booleanWords(s.taboption('tracking', form.Flag, 'vmac', _('Virtual MAC'),
-			_('Answer for the virtual addresses with the MAC 00:00:5e:00:01:<vhid> on a macvlan device, so clients need no ARP/NDP update on failover. Needs kmod-macvlan.')));
-		o.default = '0';
-		o.modalonly = true;
 
 		o = s.taboption('tracking', form.Value, 'preempt_delay', _('Preempt delay'),
 			_('Seconds a backup that could preempt waits first, 0..3600, so a router that just came back does not take over at once.'));
