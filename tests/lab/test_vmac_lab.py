@@ -1,0 +1,140 @@
+"""Virtual MAC (--vmac / option vmac) in the lab, on both interpreters.
+
+The client's view is read with pyroute2 and captures on the switch, never
+from carpd's logs. The switch drops gratuitous ARP with nftables where a test
+says so: the clients that ignore it, or a switch that loses it."""
+import os
+import signal
+import time
+
+import pytest
+
+from carpctl import VHID, Kernel, log_of, ping, start_carp
+from tools import command
+
+INTERPRETERS = ["micropython", "cpython"]
+VMAC = "00:00:5e:00:01:%02x" % VHID
+ELECTION = 3.0 + 3
+TAKEOVER = 3.4 + 3  # the backup's master down (advskew 100), plus slack
+
+
+@pytest.fixture
+def kernel(lab):
+    with Kernel(lab) as k:
+        yield k
+
+
+def links(lab, node):
+    return lab.run(node, ["ip", "-o", "link", "show"]).stdout
+
+
+def vmac_links(lab, node):
+    return [line for line in links(lab, node).splitlines() if VMAC in line]
+
+
+def elect(lab, kernel, interpreter, tmp_path, vmac=True):
+    extra = ["--vmac"] if vmac else []
+    r1 = start_carp(lab, "r1", interpreter, 0, tmp_path, extra=extra)
+    r2 = start_carp(lab, "r2", interpreter, 100, tmp_path, extra=extra)
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1) + log_of(r2)
+    return r1, r2
+
+
+def block_gratuitous_arp(lab):
+    """The switch drops ARP whose sender and target address are both the VIP
+    (gratuitous ARP, RFC 5227 announcements), from every port."""
+    lab._nft("table bridge carp_vmac {\n chain in {\n  type filter hook prerouting priority 0; policy accept;\n"
+             "  ether type arp arp saddr ip %s arp daddr ip %s drop\n }\n}\n" % (lab.vip, lab.vip))
+
+
+def capture(lab, tmp_path, name, port_of):
+    """tcpdump on one router's switch port (frames it sent and received)."""
+    path = str(tmp_path / name)
+    proc = lab.start("sw", [command("tcpdump"), "-i", lab.port(port_of), "-Q", "in", "--immediate-mode", "-U",
+                            "-n", "-e", "-w", path])
+    time.sleep(1.0)  # tcpdump is listening
+    return proc, path
+
+
+def read_capture(path, expression=""):
+    import subprocess
+    out = subprocess.run([command("tcpdump"), "-n", "-e", "-r", path] + ([expression] if expression else []),
+                         capture_output=True, text=True)
+    return out.stdout
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_client_keeps_the_virtual_mac_across_cable_pull_failback_and_bow_out(lab, kernel, interpreter, tmp_path):
+    r1, r2 = elect(lab, kernel, interpreter, tmp_path)
+    assert ping(lab, "c1", lab.vip)
+    assert kernel.neighbour_mac("c1", lab.vip) == VMAC
+    assert "UP" not in vmac_links(lab, "r2")[0].split(">")[0]  # the backup's macvlan is down
+    lab.cable("r1", False)
+    assert kernel.wait_holders(["r2"], TAKEOVER) is not None, log_of(r2)
+    assert ping(lab, "c1", lab.vip)
+    assert kernel.neighbour_mac("c1", lab.vip) == VMAC
+    lab.cable("r1", True)  # r1 preempts: failback
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
+    assert ping(lab, "c1", lab.vip)
+    assert kernel.neighbour_mac("c1", lab.vip) == VMAC
+    lab.stop(r1)  # bow-out
+    assert kernel.wait_holders(["r2"], 3.0) is not None, log_of(r2)
+    assert ping(lab, "c1", lab.vip)
+    assert kernel.neighbour_mac("c1", lab.vip) == VMAC
+    assert vmac_links(lab, "r1") == []  # stop removes the macvlan
+    lab.stop(r2)
+    assert vmac_links(lab, "r2") == []
+
+
+@pytest.mark.parametrize("vmac", [True, False], ids=["vmac", "no-vmac"])
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_without_gratuitous_arp_only_the_virtual_mac_keeps_the_client_reaching_the_vip(
+        lab, kernel, interpreter, vmac, tmp_path):
+    block_gratuitous_arp(lab)
+    r1, r2 = elect(lab, kernel, interpreter, tmp_path, vmac)
+    assert ping(lab, "c1", lab.vip)  # the client's entry is fresh (REACHABLE for 15..45 s)
+    lab.cable("r1", False)
+    assert kernel.wait_holders(["r2"], TAKEOVER) is not None, log_of(r2)
+    # Within the next 2 s: with vmac the old entry is still right; without,
+    # the client keeps sending to r1's MAC (its entry stays REACHABLE).
+    assert ping(lab, "c1", lab.vip, count=2, interval="0.5") == vmac
+    assert kernel.neighbour_mac("c1", lab.vip) == (VMAC if vmac else lab.mac["r1"])
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_the_backup_never_answers_arp_for_the_vip_nor_sends_from_the_virtual_mac(lab, kernel, interpreter, tmp_path):
+    r1, r2 = elect(lab, kernel, interpreter, tmp_path)
+    cap2, path2 = capture(lab, tmp_path, "r2.pcap", "r2")
+    cap1, path1 = capture(lab, tmp_path, "r1.pcap", "r1")
+    for _ in range(3):  # fresh ARP requests, each answered (or not) anew
+        lab.run("c1", ["ip", "neigh", "flush", "dev", lab.dev])
+        assert ping(lab, "c1", lab.vip, count=1)
+    lab.run("c1", ["ip", "-6", "neigh", "flush", "dev", lab.dev])
+    time.sleep(1.0)
+    lab.stop(cap1, sig=signal.SIGINT)
+    lab.stop(cap2, sig=signal.SIGINT)
+    from_r2 = read_capture(path2)
+    assert from_r2.strip(), "nothing captured from r2"
+    assert read_capture(path2, "ether src %s" % VMAC) == ""
+    assert read_capture(path2, "arp[6:2] = 2") == ""  # no ARP reply at all from the backup
+    # The master answers, only from the virtual MAC, and advertises from it too.
+    replies = read_capture(path1, "arp[6:2] = 2").splitlines()
+    assert replies and all(line.split()[1] == VMAC for line in replies), replies
+    adverts = read_capture(path1, "ip proto 112").splitlines()
+    assert adverts and all(line.split()[1] == VMAC for line in adverts), adverts
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_crashed_runs_macvlan_is_replaced_at_start(lab, kernel, interpreter, tmp_path):
+    r1 = start_carp(lab, "r1", interpreter, 0, tmp_path, extra=["--vmac"])
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
+    os.killpg(r1.pid, signal.SIGKILL)  # launcher and worker (one session, ours) die without cleaning up
+    r1.wait(5)
+    assert len(vmac_links(lab, "r1")) == 1
+    r1 = start_carp(lab, "r1", interpreter, 0, tmp_path, extra=["--vmac"])
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
+    assert len(vmac_links(lab, "r1")) == 1
+    assert ping(lab, "c1", lab.vip)
+    assert kernel.neighbour_mac("c1", lab.vip) == VMAC
+    lab.stop(r1)
+    assert vmac_links(lab, "r1") == []
