@@ -322,7 +322,7 @@ class Daemon:
             "VHID": cfg.vhid, "INSTANCE": cfg.name, "INTERFACE": cfg.interface or "",
             "DEVICE": cfg.device, "VIPS": " ".join(v.text for v in cfg.vips), "REASON": reason,
             "PEER": group.peer_text() or "",
-            "VMAC": vmac.mac_text(group.vmac.mac) if group.vmac is not None else "",
+            "VMAC": group.vmac.text if group.vmac is not None else "",
             "VMAC_DEVICE": group.vmac.name if group.vmac is not None else "",
             "CARP_DNSMASQ": 1 if cfg.dnsmasq else 0, "CARP_WAN": " ".join(cfg.wan),
             "CARP_CONNTRACKD": 1 if cfg.conntrackd else 0,

@@ -25,7 +25,7 @@ def group_status(group, drop_reasons):
         "name": cfg.name,
         "device": cfg.device,
         "vhid": cfg.vhid,
-        "vmac": vmac.mac_text(group.vmac.mac) if group.vmac is not None else None,
+        "vmac": group.vmac.text if group.vmac is not None else None,
         "state": m.state_name(),
         "previous": machine.STATE_NAMES[m.previous],
         "since": group.since,

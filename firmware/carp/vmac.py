@@ -64,6 +64,7 @@ class VirtualMac:
         self.route = route
         self.parent = parent
         self.mac = mac_of(vhid)
+        self.text = mac_text(self.mac)
         self.name = device_name(parent.index, vhid)
         self.up = False
         leftover = route.get_link(self.name)

@@ -3,13 +3,14 @@
 The client's view is read with pyroute2 and captures on the switch, never
 from carpd's logs. The switch drops gratuitous ARP with nftables where a test
 says so: the clients that ignore it, or a switch that loses it."""
+import json
 import os
 import signal
 import time
 
 import pytest
 
-from carpctl import VHID, Kernel, log_of, ping, start_carp
+from carpctl import PASSPHRASE, VHID, Kernel, log_of, ping, ping6, start_carp, start_carp_uci, uci_text
 from tools import command
 
 INTERPRETERS = ["micropython", "cpython"]
@@ -138,3 +139,50 @@ def test_a_crashed_runs_macvlan_is_replaced_at_start(lab, kernel, interpreter, t
     assert kernel.neighbour_mac("c1", lab.vip) == VMAC
     lab.stop(r1)
     assert vmac_links(lab, "r1") == []
+
+
+def vmac_section(lab, skew, vmac):
+    return [("device", lab.dev), ("vhid", VHID), ("password", PASSPHRASE), ("advbase", 1), ("advskew", skew),
+            ("preempt", 1), ("vmac", vmac),
+            ("address", ["%s/%d" % (lab.vip, lab.prefix), "%s/%d" % (lab.vip6, lab.prefix6)])]
+
+
+def vmac_link_local(lab, node):
+    out = lab.run(node, ["ip", "-6", "-o", "addr", "show", "scope", "link"]).stdout
+    return [line.split()[3] for line in out.splitlines() if line.split()[1].startswith("vmac")]
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_ipv6_neighbour_entry_keeps_the_virtual_mac_and_the_link_local_derives_from_it(
+        lab, kernel, interpreter, tmp_path):
+    r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, [("lan", vmac_section(lab, 0, 1))])
+    r2 = start_carp_uci(lab, "r2", interpreter, tmp_path, [("lan", vmac_section(lab, 100, 1))])
+    assert kernel.wait_holders(["r1"], ELECTION, lab.vip6) is not None, log_of(r1) + log_of(r2)
+    assert ping6(lab, "c1", lab.vip6)
+    assert kernel.neighbour_mac("c1", lab.vip6) == VMAC
+    assert vmac_link_local(lab, "r1") == ["fe80::200:5eff:fe00:%x/64" % (0x100 + VHID)]
+    status = json.loads(r1.status_file.read_text())
+    assert [v["vmac"] for v in status["vhids"]] == [VMAC]
+    lab.cable("r1", False)
+    assert kernel.wait_holders(["r2"], TAKEOVER, lab.vip6) is not None, log_of(r2)
+    assert ping6(lab, "c1", lab.vip6)
+    assert kernel.neighbour_mac("c1", lab.vip6) == VMAC
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_reload_turns_the_virtual_mac_on_and_off(lab, kernel, interpreter, tmp_path):
+    r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, [("lan", vmac_section(lab, 0, 0))])
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
+    assert ping(lab, "c1", lab.vip) and kernel.neighbour_mac("c1", lab.vip) == lab.mac["r1"]
+    for vmac, mac in ((1, VMAC), (0, lab.mac["r1"])):
+        r1.conf.write_text(uci_text(str(r1.status_file), [("lan", vmac_section(lab, 0, vmac))]))
+        r1.send_signal(signal.SIGHUP)
+        assert lab.wait_for(lambda: "reloaded: 0 kept, 1 stopped, 1 started" in log_of(r1), 3.0), log_of(r1)
+        assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
+        assert len(vmac_links(lab, "r1")) == vmac
+        # the gratuitous ARP of the takeover updates the client's entry
+        assert lab.wait_for(lambda: kernel.neighbour_mac("c1", lab.vip) == mac, 2.0), kernel.neighbour_mac(
+            "c1", lab.vip)
+        assert ping(lab, "c1", lab.vip)
+        open(r1.log_path, "w").close()  # the next round's log check sees its own reload only
+    lab.stop(r1)
