@@ -186,3 +186,16 @@ def test_reload_turns_the_virtual_mac_on_and_off(lab, kernel, interpreter, tmp_p
         assert ping(lab, "c1", lab.vip)
         open(r1.log_path, "w").close()  # the next round's log check sees its own reload only
     lab.stop(r1)
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_hooks_see_the_virtual_mac_and_its_device(lab, kernel, interpreter, tmp_path):
+    log = tmp_path / "hooks.log"
+    hotplug = tmp_path / "hotplug-call"  # stand-in for /sbin/hotplug-call: records the environment it gets
+    hotplug.write_text('#!/bin/sh\necho "$ACTION|$VMAC|$VMAC_DEVICE" >> %s\n' % log)
+    os.chmod(str(hotplug), 0o755)
+    r1 = start_carp(lab, "r1", interpreter, 0, tmp_path, extra=["--vmac"], env={"CARP_HOTPLUG_CALL": str(hotplug)})
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
+    [device] = [line.split(":")[1].strip().split("@")[0] for line in vmac_links(lab, "r1")]
+    assert lab.wait_for(lambda: log.exists() and "MASTER" in log.read_text(), 3.0)
+    assert "MASTER|%s|%s" % (VMAC, device) in log.read_text().splitlines()

@@ -65,6 +65,7 @@ def records(log):
 
 EVENT = {"ACTION": "MASTER", "PREVIOUS": "BACKUP", "VHID": 1, "INSTANCE": "lan", "INTERFACE": "lan",
          "DEVICE": "br-lan", "VIPS": "192.168.1.254/24 fd00::1/64", "REASON": "master down", "PEER": "192.168.1.3",
+         "VMAC": "00:00:5e:00:01:01", "VMAC_DEVICE": "vmac5.1",
          "CARP_DNSMASQ": 1, "CARP_WAN": "wan", "CARP_CONNTRACKD": 0, "CARP_USER_SCRIPT": 0, "TIMEOUT": 30}
 
 
