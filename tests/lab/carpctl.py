@@ -6,7 +6,7 @@ import time
 
 from pyroute2 import NetNS
 
-from tools import CARPD, INTERPRETERS
+from tools import CARPD, INTERPRETERS, command
 
 PASSPHRASE = "lab-secret"
 VHID = 1
@@ -119,3 +119,16 @@ def start_carp_uci(lab, node, interpreter, tmp_path, sections):
 def ping6(lab, node, addr, count=3, interval="0.2"):
     r = lab.run(node, ["ping", "-6", "-n", "-c", str(count), "-i", interval, "-W", "1", addr], check=False)
     return r.returncode == 0
+
+
+def start_ucarp(lab, node, advskew, tmp_path, preempt=True):
+    up = write_script(tmp_path / "vip-up", 'exec ip addr add "$2/%d" dev "$1"\n' % lab.prefix)
+    down = write_script(tmp_path / "vip-down", 'exec ip addr del "$2/%d" dev "$1" 2>/dev/null\n' % lab.prefix)
+    argv = [command("ucarp"), "-i", lab.dev, "-s", lab.ip[node], "-v", str(VHID), "-p", PASSPHRASE,
+            "-a", lab.vip, "-b", "1", "-k", str(advskew), "-u", up, "-d", down, "-z", "-D", "-f", "none"]
+    if preempt:
+        argv.append("-P")
+    log = str(tmp_path / ("%s-ucarp.log" % node))
+    proc = lab.start(node, argv, log=log)
+    proc.log_path = log
+    return proc

@@ -5,8 +5,7 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, VHID, Kernel, log_of, ping, start_carp, write_script
-from tools import command
+from carpctl import Kernel, log_of, ping, start_carp, start_ucarp
 
 INTERPRETERS = ["micropython", "cpython"]
 
@@ -15,19 +14,6 @@ INTERPRETERS = ["micropython", "cpython"]
 def kernel(lab):
     with Kernel(lab) as k:
         yield k
-
-
-def start_ucarp(lab, node, advskew, tmp_path, preempt=True):
-    up = write_script(tmp_path / "vip-up", 'exec ip addr add "$2/%d" dev "$1"\n' % lab.prefix)
-    down = write_script(tmp_path / "vip-down", 'exec ip addr del "$2/%d" dev "$1" 2>/dev/null\n' % lab.prefix)
-    argv = [command("ucarp"), "-i", lab.dev, "-s", lab.ip[node], "-v", str(VHID), "-p", PASSPHRASE,
-            "-a", lab.vip, "-b", "1", "-k", str(advskew), "-u", up, "-d", down, "-z", "-D", "-f", "none"]
-    if preempt:
-        argv.append("-P")
-    log = str(tmp_path / ("%s-ucarp.log" % node))
-    proc = lab.start(node, argv, log=log)
-    proc.log_path = log
-    return proc
 
 
 @pytest.mark.parametrize("interpreter", INTERPRETERS)

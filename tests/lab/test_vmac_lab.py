@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, VHID, Kernel, log_of, ping, ping6, start_carp, start_carp_uci, uci_text
+from carpctl import (PASSPHRASE, VHID, Kernel, log_of, ping, ping6, start_carp, start_carp_uci, start_ucarp,
+                     uci_text)
 from tools import command
 
 INTERPRETERS = ["micropython", "cpython"]
@@ -199,3 +200,34 @@ def test_hooks_see_the_virtual_mac_and_its_device(lab, kernel, interpreter, tmp_
     [device] = [line.split(":")[1].strip().split("@")[0] for line in vmac_links(lab, "r1")]
     assert lab.wait_for(lambda: log.exists() and "MASTER" in log.read_text(), 3.0)
     assert "MASTER|%s|%s" % (VMAC, device) in log.read_text().splitlines()
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_ucarp_backup_accepts_advertisements_from_the_virtual_mac_and_takes_over(lab, kernel, interpreter, tmp_path):
+    carp = start_carp(lab, "r1", interpreter, 0, tmp_path, extra=["--vmac"])
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(carp)
+    uc = start_ucarp(lab, "r2", 100, tmp_path, preempt=False)
+    # ucarp reads CARP with pcap and never looks at the source MAC: it stays backup
+    assert kernel.steady_holders(["r1"], 6.0), log_of(uc)
+    assert ping(lab, "c1", lab.vip) and kernel.neighbour_mac("c1", lab.vip) == VMAC
+    lab.stop(carp)  # bow-out
+    assert kernel.wait_holders(["r2"], 3.0) is not None, log_of(uc)
+    # ucarp has no virtual MAC: its gratuitous ARP moves the client to r2's own MAC
+    assert lab.wait_for(lambda: kernel.neighbour_mac("c1", lab.vip) == lab.mac["r2"], 3.0)
+    assert ping(lab, "c1", lab.vip)
+    assert vmac_links(lab, "r1") == []
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_carp_vmac_backup_follows_ucarp_and_takes_over_with_the_virtual_mac(lab, kernel, interpreter, tmp_path):
+    uc = start_ucarp(lab, "r1", 0, tmp_path)
+    assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(uc)
+    carp = start_carp(lab, "r2", interpreter, 100, tmp_path, extra=["--vmac"])
+    assert kernel.steady_holders(["r1"], 6.0), log_of(carp)
+    assert ping(lab, "c1", lab.vip) and kernel.neighbour_mac("c1", lab.vip) == lab.mac["r1"]
+    uc.send_signal(signal.SIGKILL)  # ucarp sends nothing when killed: carp waits master down
+    lab.run("r1", ["ip", "addr", "del", "%s/%d" % (lab.vip, lab.prefix), "dev", lab.dev], check=False)
+    assert kernel.wait_holders(["r2"], TAKEOVER) is not None, log_of(carp)
+    # carp's gratuitous ARP from the virtual MAC moves the client's existing entry
+    assert lab.wait_for(lambda: kernel.neighbour_mac("c1", lab.vip) == VMAC, 3.0), kernel.neighbour_mac("c1", lab.vip)
+    assert ping(lab, "c1", lab.vip)
