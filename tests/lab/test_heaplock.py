@@ -10,6 +10,8 @@ import socket
 import struct
 import time
 
+import pytest
+
 from tools import FIRMWARE, ROOT, command
 
 KINDS = 6
@@ -58,12 +60,13 @@ for arg in sys.argv[1:]:
 '''
 
 
-def test_send_and_reject_paths_run_under_heap_lock(lab, tmp_path):
+@pytest.mark.parametrize("vmac", [False, True], ids=["device", "vmac"])
+def test_send_and_reject_paths_run_under_heap_lock(lab, tmp_path, vmac):
     log = str(tmp_path / "heaplock.log")
     env = {"MICROPYPATH": FIRMWARE}
     script = os.path.join(ROOT, "tests", "mp", "heaplock_check.py")
     proc = lab.start("r1", [command("micropython"), script, lab.dev, lab.ip["r1"], "4",
-                            "%s/%d" % (lab.vip, lab.prefix), "%s/%d" % (lab.vip6, lab.prefix6)],
+                            "%s/%d" % (lab.vip, lab.prefix), "%s/%d" % (lab.vip6, lab.prefix6)] + (["--vmac"] if vmac else []),
                      env=env, log=log)
     assert lab.wait_for(lambda: "READY" in open(log).read(), 10), open(log).read()
     own = bytes.fromhex(re.search(r"READY counter=([0-9a-f]{16})", open(log).read()).group(1))
