@@ -40,6 +40,7 @@ _ERRNOS = {
     "ENODEV": (19, 19),
     "EADDRNOTAVAIL": (99, 126),
     "ETIMEDOUT": (110, 145),
+    "EOPNOTSUPP": (95, 122),
 }
 
 
@@ -59,6 +60,7 @@ EAGAIN = _pick(errno, "EAGAIN", _ERRNOS)
 ENODEV = _pick(errno, "ENODEV", _ERRNOS)
 EADDRNOTAVAIL = _pick(errno, "EADDRNOTAVAIL", _ERRNOS)
 ETIMEDOUT = _pick(errno, "ETIMEDOUT", _ERRNOS)
+EOPNOTSUPP = _pick(errno, "EOPNOTSUPP", _ERRNOS)
 
 # Protocol levels and IP options: linux/in.h and linux/in6.h, one value on every CPU.
 IPPROTO_IP = 0

@@ -200,7 +200,8 @@ class Daemon:
             try:
                 group.use_vmac(vmac.VirtualMac(self.route, iface, cfg.vhid, uses_v6))
             except vmac.MacvlanMissing as e:
-                raise Fatal("carp.%s.vmac: %s" % (cfg.name, e))
+                where = "--vmac" if cfg.name == "vhid%d" % cfg.vhid else "carp.%s.vmac" % cfg.name
+                raise Fatal("%s: %s" % (where, e))
         iface.by_vhid[cfg.vhid] = group
         iface.groups.append(group)
         self.groups.append(group)

@@ -185,11 +185,11 @@ class Route:
             raise
         return found[0] if found else None
 
-    def add_macvlan(self, name, parent_index, mac):
+    def add_macvlan(self, name, parent_index, mac, kind=b"macvlan"):
         """Create a macvlan (down) on the parent with this MAC; raises if the
         kernel has no macvlan (NetlinkError, EOPNOTSUPP) or the name is taken."""
         data = _attr(IFLA_MACVLAN_MODE, struct.pack("I", MACVLAN_MODE_BRIDGE))
-        info = _attr(IFLA_INFO_KIND, b"macvlan") + _attr(IFLA_INFO_DATA | NLA_F_NESTED, data)
+        info = _attr(IFLA_INFO_KIND, kind) + _attr(IFLA_INFO_DATA | NLA_F_NESTED, data)
         body = bytearray(IFINFOMSG_LEN)
         body += _attr(IFLA_IFNAME, name.encode() + b"\0")
         body += _attr(IFLA_LINK, struct.pack("I", parent_index))

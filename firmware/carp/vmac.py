@@ -26,8 +26,10 @@ every address as the host's, on every device (the weak host model):
 Both are put back when the macvlan goes (restored by the one that set them).
 """
 from carp import rawsock
+from carp.abi import EOPNOTSUPP
 
 PREFIX = b"\x00\x00\x5e\x00\x01"
+KIND = b"macvlan"  # the kernel's link type (a test asks for one no kernel has)
 
 
 def mac_of(vhid):
@@ -71,11 +73,13 @@ class VirtualMac:
         if leftover is not None:  # from a run that crashed
             route.del_link(leftover.index)
         try:
-            route.add_macvlan(self.name, parent.index, self.mac)
+            route.add_macvlan(self.name, parent.index, self.mac, KIND)
         except OSError as e:
-            raise MacvlanMissing("cannot create the virtual MAC device %s on %s (%s): "
-                                 "option vmac needs macvlan in the kernel (opkg install kmod-macvlan)"
-                                 % (self.name, parent.name, e))
+            # A kernel without the link type answers EOPNOTSUPP (rtnl_newlink).
+            if e.args[0] == EOPNOTSUPP:
+                raise MacvlanMissing("this kernel has no macvlan devices: install kmod-macvlan "
+                                     "(opkg install kmod-macvlan) or set vmac '0'")
+            raise MacvlanMissing("cannot create the virtual MAC device %s on %s: %s" % (self.name, parent.name, e))
         link = route.get_link(self.name)
         self.index = link.index
         conf = "/proc/sys/net/ipv4/conf/%s/" % self.name

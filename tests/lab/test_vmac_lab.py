@@ -12,7 +12,8 @@ import pytest
 
 from carpctl import (PASSPHRASE, VHID, Kernel, log_of, ping, ping6, start_carp, start_carp_uci, start_ucarp,
                      uci_text)
-from tools import command
+from tools import CARPD, FIRMWARE, command
+from tools import INTERPRETERS as TOOLS
 
 INTERPRETERS = ["micropython", "cpython"]
 VMAC = "00:00:5e:00:01:%02x" % VHID
@@ -231,3 +232,66 @@ def test_carp_vmac_backup_follows_ucarp_and_takes_over_with_the_virtual_mac(lab,
     # carp's gratuitous ARP from the virtual MAC moves the client's existing entry
     assert lab.wait_for(lambda: kernel.neighbour_mac("c1", lab.vip) == VMAC, 3.0), kernel.neighbour_mac("c1", lab.vip)
     assert ping(lab, "c1", lab.vip)
+
+
+@pytest.mark.parametrize("vlan", [False, True], ids=["bridge", "bridge-over-vlan"])
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_on_br_lan_and_over_a_vlan_device(lab, kernel, interpreter, vlan, tmp_path):
+    """br-lan on the routers, over lan0 or over lan0.10 (OpenWrt's swconfig
+    layout, the client then on lan0.10 too): the macvlan sits on the bridge."""
+    net = {"r1": "10.98.0.1", "r2": "10.98.0.2", "c1": "10.98.0.100"}
+    vip = "10.98.0.254"
+    for node, ip in net.items():
+        port = lab.dev
+        if vlan:
+            made = lab.run(node, ["ip", "link", "add", "link", lab.dev, "name", "lan0.10", "type", "vlan", "id", "10"],
+                           check=False)
+            if made.returncode != 0:
+                pytest.skip("this kernel has no 802.1Q VLAN devices (8021q): %s" % made.stderr.strip())
+            port = "lan0.10"
+            lab.run(node, ["ip", "link", "set", port, "up"])
+        dev = port
+        if node != "c1":
+            lab.run(node, ["ip", "link", "add", "br-lan", "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+            lab.run(node, ["ip", "link", "set", port, "master", "br-lan"])
+            lab.run(node, ["ip", "link", "set", "br-lan", "up"])
+            dev = "br-lan"
+        lab.run(node, ["ip", "addr", "add", ip + "/24", "dev", dev])
+    procs = {}
+    for node, skew in (("r1", 0), ("r2", 100)):
+        log = str(tmp_path / ("%s-carp.log" % node))
+        argv = [CARPD, "-i", "br-lan", "-s", net[node], "-v", str(VHID), "-p", PASSPHRASE, "-a", vip + "/24",
+                "-b", "1", "-k", str(skew), "-P", "--vmac"]
+        procs[node] = lab.start(node, argv, env={"CARP_PYTHON": TOOLS[interpreter]()}, log=log)
+        procs[node].log_path = log
+    assert kernel.wait_holders(["r1"], ELECTION, vip) is not None, log_of(procs["r1"]) + log_of(procs["r2"])
+    assert ping(lab, "c1", vip) and kernel.neighbour_mac("c1", vip) == VMAC
+    lab.cable("r1", False)
+    assert kernel.wait_holders(["r2"], TAKEOVER, vip) is not None, log_of(procs["r2"])
+    assert ping(lab, "c1", vip) and kernel.neighbour_mac("c1", vip) == VMAC
+    for proc in procs.values():
+        lab.stop(proc)
+    assert vmac_links(lab, "r1") == [] and vmac_links(lab, "r2") == []
+
+
+REFUSE = """
+from carp import cli, daemon, vmac
+vmac.KIND = b"carp-test-no-such-kind"
+cfg = cli.build_config(cli.parse_args(["-i", "lan0", "-s", "%s", "-v", "1", "-p", "x", "-a", "%s/24", "--vmac"]))
+try:
+    daemon.Daemon([cfg])
+except daemon.Fatal as e:
+    print("FATAL", e)
+"""
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_a_kernel_without_macvlan_is_refused_naming_kmod_macvlan(lab, interpreter, tmp_path):
+    """The real kernel asked for a link type it has no driver for answers as
+    one without kmod-macvlan answers a macvlan request (EOPNOTSUPP)."""
+    script = tmp_path / "refuse.py"
+    script.write_text(REFUSE % (lab.ip["r1"], lab.vip))
+    out = lab.start("r1", [TOOLS[interpreter](), str(script)], env={"MICROPYPATH": FIRMWARE, "PYTHONPATH": FIRMWARE})
+    stdout = out.communicate(timeout=20)[0].decode()
+    assert "FATAL --vmac: this kernel has no macvlan devices: install kmod-macvlan" in stdout, stdout
+    assert vmac_links(lab, "r1") == []
