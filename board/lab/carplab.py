@@ -489,6 +489,28 @@ class Lab:
                           ', '.join(CARP_MULTICAST_MACS), counter))
         self._nft(script)
 
+    def block_gratuitous_arp(self, block, addresses, lan=0):
+        """Makes LAN lan's bridge drop (block=True) or forward again the
+        gratuitous ARP for these IPv4 addresses (sender and target address
+        both one of them, RFC 5227 announcements): clients that ignore them,
+        or a switch that loses them. Other ARP still passes. (nft compares a
+        field with values, not with another field: hence the addresses.)"""
+        info = self.lan(lan)
+        table = NFT_TABLE + '_garp'
+        chain = 'lan%d' % info.index
+        script = ('table bridge %s {\n    chain %s {\n'
+                  '        type filter hook prerouting priority 0;'
+                  ' policy accept;\n    }\n}\n'
+                  'flush chain bridge %s %s\n' % (table, chain, table, chain))
+        if block:
+            ports = ', '.join('"%s"' % self.port(node, info.index)
+                              for node in NODES)
+            ips = ', '.join(addresses)
+            script += ('add rule bridge %s %s iifname { %s } ether type arp'
+                       ' arp saddr ip { %s } arp daddr ip { %s } drop\n'
+                       % (table, chain, ports, ips, ips))
+        self._nft(script)
+
     def carp_multicast_dropped(self, lan=0):
         """How many frames block_carp_multicast dropped on LAN lan so far
         (0 if it was never blocked)."""

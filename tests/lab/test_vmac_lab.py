@@ -43,13 +43,6 @@ def elect(lab, kernel, interpreter, tmp_path, vmac=True):
     return r1, r2
 
 
-def block_gratuitous_arp(lab):
-    """The switch drops ARP whose sender and target address are both the VIP
-    (gratuitous ARP, RFC 5227 announcements), from every port."""
-    lab._nft("table bridge carp_vmac {\n chain in {\n  type filter hook prerouting priority 0; policy accept;\n"
-             "  ether type arp arp saddr ip %s arp daddr ip %s drop\n }\n}\n" % (lab.vip, lab.vip))
-
-
 def capture(lab, tmp_path, name, port_of):
     """tcpdump on one router's switch port (frames it sent and received)."""
     path = str(tmp_path / name)
@@ -93,7 +86,7 @@ def test_client_keeps_the_virtual_mac_across_cable_pull_failback_and_bow_out(lab
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_without_gratuitous_arp_only_the_virtual_mac_keeps_the_client_reaching_the_vip(
         lab, kernel, interpreter, vmac, tmp_path):
-    block_gratuitous_arp(lab)
+    lab.block_gratuitous_arp(True, [lab.vip])
     r1, r2 = elect(lab, kernel, interpreter, tmp_path, vmac)
     assert ping(lab, "c1", lab.vip)  # the client's entry is fresh (REACHABLE for 15..45 s)
     lab.cable("r1", False)
