@@ -20,6 +20,9 @@ Scenarios (each figure is the median of --runs runs, with min and max):
   heap      carp's MicroPython heap with 1 and 4 vhids, and a run in a
             64 KB heap (-X heapsize=64K)
   size      installed size of the packages
+  vmac      carp-mpy only: the client's outage on a cable pull and a
+            bow-out with option vmac on and off, with the gratuitous ARP
+            reaching the client or dropped at the switch (at most 2 runs)
 For the failovers, c1 pings the VIP every 10 ms ("outage" is the longest gap
 between replies) and captures the wire ("takeover" is from the old master's
 last advertisement to the new master's first). Who holds the VIP is read
@@ -45,9 +48,11 @@ import contenders as C  # noqa: E402  (sets up the lab's import path)
 from carplab import Lab  # noqa: E402
 from carpctl import Kernel  # noqa: E402
 from measure import Probe, Usage, tx_packets  # noqa: E402
+import vmac_outage  # noqa: E402
 
 REPO = C.REPO
-SCENARIOS = ("link", "stop", "uplink", "fast", "flood", "idle", "heap", "size")
+SCENARIOS = ("link", "stop", "uplink", "fast", "flood", "idle", "heap", "size", "vmac")
+VMAC_RUNS = 2  # each run is 8 labs, 2 of them waiting 20 s for a client that never recovers
 FAILOVERS = ("link", "stop", "uplink", "fast")
 FLOOD_KINDS = ("other", "lesser", "badhmac", "junk")
 # (kind, packets per second) of the CPU-per-packet runs
@@ -379,7 +384,7 @@ def run(args, work):
     everyone = make_contenders(work, names)
     result = {"date": time.strftime("%Y-%m-%d"), "runs": args.runs, "versions": versions(),
               "contenders": dict((c.name, c.label) for c in everyone), "failover": {}, "flood": {},
-              "idle": {}, "heap": [], "size": {}}
+              "idle": {}, "heap": [], "size": {}, "vmac": {}}
 
     def say(text):
         print("[bench] " + text, file=sys.stderr, flush=True)
@@ -445,6 +450,9 @@ def run(args, work):
                     r["master_of_all"], r["alive"]))
     if "size" in only:
         result["size"] = sizes(work)
+    if "vmac" in only:
+        for c in [c for c in everyone if c.name == "carp-mpy"]:
+            result["vmac"] = vmac_outage.session(c, min(args.runs, VMAC_RUNS), work, say)
     return result
 
 
@@ -537,6 +545,7 @@ def markdown(result):
         row("installed size (KB)", sizes_kb)
     out = "\n".join(lines) + "\n"
     out += targets(result)
+    out += vmac_outage.markdown(result.get("vmac"))
     heap = result.get("heap") or []
     if heap:
         out += "\nMicroPython heap (carp-mpy, live after a collection, from the status file):\n\n"

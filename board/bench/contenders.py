@@ -72,7 +72,7 @@ class Carp(Contender):
     def __init__(self, name, label, interpreter, lib=None):
         self.name, self.label, self.interpreter, self.lib = name, label, interpreter, lib
 
-    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, interpreter=None):
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, interpreter=None, vmac=False):
         advbase = 1 if mode == "1s" else 0
         sections = []
         vips = [lab.vip] + extra_vips(lab, vhids)
@@ -81,6 +81,8 @@ class Carp(Contender):
                        ("advskew", SKEW[mode][node]), ("preempt", 1), ("address", ["%s/%d" % (vip, lab.prefix)])]
             if track:
                 options.append(("track_interface", [track]))
+            if vmac:
+                options.append(("vmac", 1))
             sections.append(("v%d" % (i + 1), options))
         conf = tmp / ("%s.uci" % node)
         status_file = tmp / ("%s-status.json" % node)
