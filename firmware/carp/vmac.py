@@ -23,7 +23,7 @@ every address as the host's, on every device (the weak host model):
 - arp_announce=2: else the parent's own ARP requests (to reach a client that
   pinged the VIP) carry the VIP as sender with the parent's MAC, and the
   client, being asked, learns the VIP at the parent's MAC (seen in the lab).
-Both are put back when the macvlan goes (restored by the one that set them).
+Both are put back when the last macvlan on that parent goes.
 """
 from carp import rawsock
 from carp.abi import EOPNOTSUPP
@@ -61,6 +61,35 @@ class MacvlanMissing(Exception):
     pass
 
 
+# parent device name -> [macvlans on it, [(sysctl path, value before)]]
+_parents = {}
+PARENT_SYSCTLS = (("arp_ignore", "1"), ("arp_announce", "2"))
+
+
+def _hold_parent(name):
+    entry = _parents.get(name)
+    if entry is None:
+        saved = []
+        for key, value in PARENT_SYSCTLS:
+            path = "/proc/sys/net/ipv4/conf/%s/%s" % (name, key)
+            old = _sysctl(path, value)
+            if old is not None and old != value:
+                saved.append((path, old))
+        entry = _parents[name] = [0, saved]
+    entry[0] += 1
+
+
+def _release_parent(name):
+    entry = _parents.get(name)
+    if entry is None:
+        return
+    entry[0] -= 1
+    if entry[0] <= 0:
+        del _parents[name]
+        for path, old in entry[1]:
+            _sysctl(path, old)
+
+
 class VirtualMac:
     def __init__(self, route, parent, vhid, ipv6):
         self.route = route
@@ -87,12 +116,7 @@ class VirtualMac:
         _sysctl(conf + "rp_filter", "0")
         _sysctl(conf + "accept_local", "1")
         _sysctl("/proc/sys/net/ipv6/conf/%s/accept_dad" % self.name, "0")
-        self.parent_sysctls = []
-        for key, value in (("arp_ignore", "1"), ("arp_announce", "2")):
-            path = "/proc/sys/net/ipv4/conf/%s/%s" % (parent.name, key)
-            old = _sysctl(path, value)
-            if old is not None and old != value:
-                self.parent_sysctls.append((path, old))
+        _hold_parent(parent.name)
         self.carp = rawsock.CarpSender(self.name, self.index)
         self.carp6_send = rawsock.Carp6Sender(self.name, self.index) if ipv6 else None
         self.nd = rawsock.NdSocket(self.name, self.index) if ipv6 else None
@@ -111,5 +135,4 @@ class VirtualMac:
             self.route.del_link(self.index)
         except OSError:
             pass
-        for path, old in self.parent_sysctls:
-            _sysctl(path, old)
+        _release_parent(self.parent.name)

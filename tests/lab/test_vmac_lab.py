@@ -288,3 +288,22 @@ def test_a_kernel_without_macvlan_is_refused_naming_kmod_macvlan(lab, interprete
     stdout = out.communicate(timeout=20)[0].decode()
     assert "FATAL --vmac: this kernel has no macvlan devices: install kmod-macvlan" in stdout, stdout
     assert vmac_links(lab, "r1") == []
+
+
+@pytest.mark.parametrize("interpreter", INTERPRETERS)
+def test_the_parents_arp_sysctls_return_when_the_last_macvlan_goes(lab, kernel, interpreter, tmp_path):
+    def parent(key):
+        return lab.run("r1", ["sysctl", "-n", "net.ipv4.conf.%s.%s" % (lab.dev, key)]).stdout.strip()
+    before = (parent("arp_ignore"), parent("arp_announce"))
+    two = [("lan", vmac_section(lab, 0, 1)),
+           ("second", [("device", lab.dev), ("vhid", 2), ("password", PASSPHRASE), ("vmac", 1),
+                       ("address", "10.99.0.253/24")])]
+    r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two)
+    assert lab.wait_for(lambda: len(links(lab, "r1").split("vmac")) == 3, 5.0), log_of(r1)
+    assert (parent("arp_ignore"), parent("arp_announce")) == ("1", "2")
+    r1.conf.write_text(uci_text(str(r1.status_file), two[1:]))  # one vmac vhid left
+    r1.send_signal(signal.SIGHUP)
+    assert lab.wait_for(lambda: "reloaded: 1 kept, 1 stopped, 0 started" in log_of(r1), 3.0), log_of(r1)
+    assert (parent("arp_ignore"), parent("arp_announce")) == ("1", "2")
+    lab.stop(r1)
+    assert (parent("arp_ignore"), parent("arp_announce")) == before
