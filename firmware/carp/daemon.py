@@ -219,13 +219,14 @@ class Daemon:
             self._conflict(group)
 
     def _conflict(self, group):
+        """Report a split brain; the machine rate-limits it. No hooks: nothing
+        changed here, and MASTER hooks restart services."""
         group.conflicts += 1
         group.last_conflict = int(time.time())
-        peer = group.peer_text()
+        m = group.machine
         log("%s: split brain: %s was master too (advbase %d, advskew %d, demote %d); we stay master "
-            "and re-announce" % (group.name(), peer, group.machine.peer_advbase, group.machine.peer_advskew,
-                                 group.machine.peer_demote))
-        self.run_hooks(group, "MASTER", "%s (%s)" % (machine.R_CONFLICT, peer))
+            "and re-announce (reported at most once a minute)" % (
+                group.name(), group.peer_text(), m.peer_advbase, m.peer_advskew, m.peer_demote))
         self.write_status()
 
     def _vips(self, group, add):
