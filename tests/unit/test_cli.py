@@ -45,14 +45,15 @@ def test_passfile_first_line(tmp_path):
     ("-i waytoolonginterface0 -v 1 -p x -a 10.0.0.1", "-i/--interface", "1..15"),
 ])
 def test_bad_values_name_the_option_the_value_and_what_is_allowed(argv, where, allowed):
-    with pytest.raises(config.ConfigError) as e:
+    with pytest.raises(config.ConfigErrors) as e:
         build(argv.split())
+    assert [err.where for err in e.value.errors] == [where]
     assert str(e.value).startswith(where + ": ")
     assert allowed in str(e.value)
 
 
 def test_the_passphrase_never_appears_in_the_error():
-    with pytest.raises(config.ConfigError) as e:
+    with pytest.raises(config.ConfigErrors) as e:
         build("-i lan0 -v 1 -p supersecretpassword12 -a 10.0.0.1".split())
     assert "supersecret" not in str(e.value) and "21 bytes" in str(e.value)
 

@@ -75,6 +75,17 @@ function parseIPv6(text) {
 	return head.concat(tail);
 }
 
+/* 127.0.0.0/8, ::1 and 127/8 mapped into IPv6, as carpd refuses them. */
+function isLoopback(v4, v6) {
+	if (v4)
+		return v4[0] == 127;
+	if (v6.slice(0, 5).join(':') != '0:0:0:0:0')
+		return false;
+	if (v6[5] == 0xffff)
+		return (v6[6] >> 8) == 127;
+	return v6[5] == 0 && v6[6] == 0 && v6[7] == 1;
+}
+
 /* Why an address is not one carpd takes, or true. withPrefix: an optional
  * /prefix may follow (a virtual address); family 4: IPv4 only, and any
  * IPv4 address (the advertisement source). */
@@ -86,10 +97,14 @@ function checkAddress(value, withPrefix, family) {
 	}
 	var v4 = parseIPv4(text);
 	var v6 = (family == 4 || v4) ? null : parseIPv6(text);
-	if (family == 4)
-		return v4 ? true : _('An IPv4 address, four decimal numbers 0..255 without leading zeros');
+	if (family == 4 && !v4)
+		return _('An IPv4 address, four decimal numbers 0..255 without leading zeros');
 	if (!v4 && !v6)
 		return _('An IPv4 or IPv6 address (IPv4: four decimal numbers 0..255 without leading zeros)');
+	if (isLoopback(v4, v6))
+		return _('Not a loopback address (127.0.0.0/8, ::1)');
+	if (family == 4)
+		return true;
 	if (prefix !== null && !(/^[0-9]{1,3}$/.test(prefix) && +prefix <= (v4 ? 32 : 128)))
 		return _('A prefix length: /0..32 for IPv4, /0..128 for IPv6');
 	if (v4 && (v4[0] >= 224 || v4.join('.') == '0.0.0.0'))
