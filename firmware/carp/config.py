@@ -184,10 +184,14 @@ def unicast(where, value):
     return found
 
 
+# The status file's place (status.py); globals.status_file may only say this.
+STATUS_FILE = "/var/run/carp/status.json"
+
+
 class Globals:
     """The daemon-wide settings (UCI section `globals`)."""
 
-    def __init__(self, enabled=True, status_file="/var/run/carp/status.json", status_interval=5,
+    def __init__(self, enabled=True, status_file=STATUS_FILE, status_interval=5,
                  user_script=False, hook_timeout=30, boot_delay=0):
         self.enabled = enabled
         self.status_file = status_file

@@ -121,7 +121,7 @@ class Daemon:
         self.pause_poller.register(self.events_fd, select.POLLIN)
         self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
         self.control = {}  # fd -> function reading one control request
-        self.status_path = settings.status_file if settings else None
+        self.status_path = status.location() if settings else None  # never from UCI (status.py)
         self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
         self.status_deadline = None
         self.hooks = None  # a hooks.HookPipe when the launcher started the worker
@@ -651,7 +651,6 @@ class Daemon:
                 self._start_group(self._add_group(cfg), now)
         if settings is not None:
             self.settings = settings
-            self.status_path = settings.status_file
             self.status_interval_ms = settings.status_interval * 1000
         self._build_trackers(now)
         self.update_demotion(now)

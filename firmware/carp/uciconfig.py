@@ -8,7 +8,7 @@ back, only its length.
 
     config globals 'globals'
         option enabled '1'                # bool, default 1
-        option status_file '/var/run/carp/status.json'
+        option status_file '/var/run/carp/status.json'  # the only value: deprecated
         option status_interval '5'        # seconds, 1..3600
 
     config vhid 'lan'                     # named or anonymous, any number
@@ -44,7 +44,7 @@ MAX_TRACKED = 16  # track_interface, and track_ping (each an ICMP echo every pin
 # Every option the daemon accepts, by section type: the one table the
 # validators below are built from, and that luci-app-carp's settings page is
 # tested against (tests/luci), so the page and the daemon cannot drift apart.
-#   kind      how one value is checked: bool, integer, path, secret, netdev (a
+#   kind      how one value is checked: bool, integer, statusfile, secret, netdev (a
 #             Linux device name), netifd (a netifd interface name), network (an
 #             interface of /etc/config/network, resolved to its device), vip
 #             (unicast address with optional /prefix), unicast (address), ip4addr
@@ -58,7 +58,7 @@ MAX_TRACKED = 16  # track_interface, and track_ping (each an ICMP echo every pin
 SCHEMA = {
     "globals": {
         "enabled": _option("bool", "1"),
-        "status_file": _option("path", "/var/run/carp/status.json"),
+        "status_file": _option("statusfile", config.STATUS_FILE),
         "status_interval": _option("integer", "5", 1, 3600),
         "user_script": _option("bool", "0"),
         "hook_timeout": _option("integer", "30", 1, 300),
@@ -134,9 +134,12 @@ def ifname(where, value):
     return value
 
 
-def absolute_path(where, value):
-    if not value.startswith("/") or value.endswith("/"):
-        raise ConfigError(where, value, "an absolute file path")
+def status_file(where, value):
+    """Only the place carpd writes to anyway (status.py): the option stays
+    for the files that name it, and can no longer point root elsewhere."""
+    if value != config.STATUS_FILE:
+        raise ConfigError(where, value, "%s only: carpd keeps its status in a directory of its own; "
+                          "remove the option" % config.STATUS_FILE)
     return value
 
 
@@ -413,7 +416,7 @@ def _network(where, value):
 
 _KINDS = {
     "bool": boolean,
-    "path": absolute_path,
+    "statusfile": status_file,
     "secret": config.passphrase,  # at most wire.MAX_PASSPHRASE bytes, SCHEMA's "high"
     "netdev": ifname,
     "netifd": netifd_name,

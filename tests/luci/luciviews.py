@@ -59,18 +59,15 @@ def uci_sections_json(text):
     return out
 
 
-def rpcd_status(tmp_path, status_file):
-    """What `ubus call carp status` answers: the real rpcd plugin, with a
-    stand-in `uci` command that names status_file as globals.status_file."""
-    bindir = tmp_path / "rpcd-bin"
-    bindir.mkdir(exist_ok=True)
-    fake_uci = bindir / "uci"
-    fake_uci.write_text("#!/bin/sh\necho '%s'\n" % status_file)
-    fake_uci.chmod(0o755)
+def rpcd_status(status_file):
+    """What `ubus call carp status` answers: the real rpcd plugin, reading
+    status_file (a status.json) through CARP_RUN_DIR, as carpd writes it."""
+    run_dir, name = os.path.split(str(status_file))
+    assert name == "status.json"
     shell = shutil.which("busybox")
     argv = [shell, "ash"] if shell else ["sh"]
     r = subprocess.run(argv + [RPCD_PLUGIN, "call", "status"], capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, PATH="%s:%s" % (bindir, os.environ.get("PATH", ""))))
+                       env=dict(os.environ, CARP_RUN_DIR=run_dir))
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
@@ -137,10 +134,10 @@ def lab_status(tmp_path_factory):
             except (OSError, ValueError):
                 return {}
         assert lab.wait_for(lambda: settled(read()), 15.0), log_of(r1) + log_of(r2)
-        first = rpcd_status(tmp, str(r2.status_file))
+        first = rpcd_status(str(r2.status_file))
         # The next rewrite (status_interval 1): what a poll a moment later sees.
         assert lab.wait_for(lambda: read().get("updated", 0) > first["updated"], 5.0), log_of(r2)
-        later = rpcd_status(tmp, str(r2.status_file))
+        later = rpcd_status(str(r2.status_file))
         log = log_of(r1) + log_of(r2)
         config_text = r2.conf.read_text()
     _RAN["lab"] = LabStatus(config_text, first, later, log)
@@ -149,10 +146,5 @@ def lab_status(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def page_config(lab_status):
-    """r2's UCI sections as the settings page gets them. Only status_file is
-    put back to the default: the lab's is a temporary path."""
-    sections = uci_sections_json(lab_status.config_text)
-    for s in sections:
-        if s[".type"] == "globals":
-            s["status_file"] = "/var/run/carp/status.json"
-    return {"carp": sections}
+    """r2's UCI sections as the settings page gets them."""
+    return {"carp": uci_sections_json(lab_status.config_text)}

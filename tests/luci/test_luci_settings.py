@@ -25,7 +25,8 @@ WORDS = list(uciconfig.TRUE_WORDS + uciconfig.FALSE_WORDS) + ["maybe", "YES"]
 INTEGER_SAMPLES = ["{low}", "{high}", "{below}", "{above}", "{mid}", "1.5", "x", "-1", "0x10", "1e2", "{low} ",
                    "+{mid}", " {mid}", "0{mid}", "-0"]
 CORPUS = {
-    "path": ["/var/run/carp/status.json", "/tmp/x", "relative/path", "/", "/var/run/", "x", "//x"],
+    "statusfile": ["/var/run/carp/status.json", "/tmp/x", "/etc/shadow", "relative/path", "/", "/var/run/", "x",
+                   "//x", "/var/run/carp/../../../etc/shadow", "/var/run/carp/status.json "],
     "secret": ["", "a", "1234567890123456789", "12345678901234567890", "é" * 9 + "a", "é" * 10,
                "with space", "quote'\""],
     "netdev": ["br-lan", "eth0.2", "lan0", "123456789012345", "1234567890123456", ".", "..", "a/b", "a:b",
@@ -156,7 +157,7 @@ def expected_widget(spec):
     many = "DynamicList" if spec["list"] else "Value"
     return {
         "bool": ("Flag", None),
-        "path": ("Value", "file"),
+        "statusfile": ("Value", "file"),
         "name": ("Value", "and(uciname,maxlength(32))"),
         "netdev": ("widgets.DeviceSelect", "and(netdevname,maxlength(15))"),
         "netifd": (many, "and(uciname,maxlength(15))"),
@@ -189,7 +190,7 @@ def test_each_option_has_the_daemons_datatype_range_and_default(options, stype, 
         assert o["depends"] == [{"interface": ""}] and not o["rmempty"]
     if spec["kind"] == "network":
         assert o["nocreate"]  # only interfaces that exist in /etc/config/network
-    if spec["kind"] in ("path", "vip", "unicast", "ip4addr"):
+    if spec["kind"] in ("statusfile", "vip", "unicast", "ip4addr"):
         assert o["validate"], "LuCI's datatype alone accepts more than the daemon"
 
 

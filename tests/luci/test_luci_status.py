@@ -22,7 +22,7 @@ def clock(seconds):
 @pytest.fixture(scope="module")
 def no_daemon(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("nodaemon")
-    return rpcd_status(tmp, str(tmp / "absent" / "status.json"))
+    return rpcd_status(str(tmp / "absent" / "status.json"))
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,9 @@ STATUS = {
 }
 
 
-def plugin(tmp_path, *args, config=None, stdin="{}"):
-    """Run the plugin with the uci double on PATH; return (code, stdout)."""
+def plugin(tmp_path, *args, config=None, stdin="{}", run_dir=None):
+    """Run the plugin with the uci double on PATH and CARP_RUN_DIR=run_dir
+    (root's environment, as procd gives it); return (code, stdout)."""
     os.makedirs(str(tmp_path), exist_ok=True)
     root = copy_fakeroot(tmp_path)
     bindir = os.path.join(str(tmp_path), "bin")
@@ -39,6 +40,8 @@ def plugin(tmp_path, *args, config=None, stdin="{}"):
             f.write(config)
     env = {"PATH": bindir + ":/usr/sbin:/usr/bin:/sbin:/bin", "IPKG_INSTROOT": root,
            "UCI_CONFIG_DIR": os.path.join(root, "etc", "config")}
+    if run_dir is not None:
+        env["CARP_RUN_DIR"] = str(run_dir)
     r = subprocess.run([busybox(), "ash", PLUGIN] + list(args), env=env, input=stdin,
                        capture_output=True, text=True, timeout=30)
     assert r.stderr == "", r.stderr
@@ -65,14 +68,14 @@ def test_call_status_returns_the_status_file(tmp_path):
     status_file = tmp_path / "run" / "status.json"
     status_file.parent.mkdir()
     status_file.write_text(json.dumps(STATUS) + "\n")
-    code, out = plugin(tmp_path, "call", "status", config=config_with(status_file))
+    code, out = plugin(tmp_path, "call", "status", run_dir=status_file.parent)
     assert code == 0
     assert json.loads(out) == STATUS
 
 
 def test_call_status_without_the_file_returns_an_error_object(tmp_path):
     missing = tmp_path / "nowhere" / "status.json"
-    code, out = plugin(tmp_path, "call", "status", config=config_with(missing))
+    code, out = plugin(tmp_path, "call", "status", run_dir=missing.parent)
     assert code == 0  # an object LuCI can show, not a failed call
     reply = json.loads(out)
     assert "not running" in reply["error"]
@@ -82,23 +85,44 @@ def test_call_status_without_the_file_returns_an_error_object(tmp_path):
 def test_an_empty_status_file_is_no_status(tmp_path):
     empty = tmp_path / "status.json"
     empty.write_text("")
-    code, out = plugin(tmp_path, "call", "status", config=config_with(empty))
+    code, out = plugin(tmp_path, "call", "status", run_dir=tmp_path)
     assert "error" in json.loads(out)
 
 
 def test_the_error_object_stays_valid_json_for_any_path(tmp_path):
-    odd = str(tmp_path / 'we"ird\\dir' / "status.json")
-    code, out = plugin(tmp_path, "call", "status", config=config_with(odd))  # single quotes: literal
-    assert json.loads(out)["status_file"] == odd
+    odd = tmp_path / 'we"ird\\dir'
+    code, out = plugin(tmp_path, "call", "status", run_dir=odd)
+    assert json.loads(out)["status_file"] == str(odd / "status.json")
 
 
-def test_without_status_file_option_the_default_path_is_read(tmp_path):
+def test_the_default_path_is_read_whatever_the_config_says(tmp_path):
     if os.path.exists("/var/run/carp/status.json"):
         pytest.skip("this machine has a /var/run/carp/status.json")
     code, out = plugin(tmp_path, "call", "status", config="config globals 'globals'\n\toption enabled '1'\n")
     assert json.loads(out)["status_file"] == "/var/run/carp/status.json"
     code, out = plugin(tmp_path / "bare", "call", "status", config=None)  # no /etc/config/carp at all
     assert json.loads(out)["status_file"] == "/var/run/carp/status.json"
+
+
+def test_a_file_named_in_the_config_is_never_returned(tmp_path):
+    # issue 13: LuCI's ACL grants `uci write carp`; the plugin runs as root.
+    secret = tmp_path / "shadow"
+    secret.write_text('{"root": "$6$hash"}\n')
+    run = tmp_path / "run"
+    run.mkdir()
+    code, out = plugin(tmp_path, "call", "status", config=config_with(secret), run_dir=run)
+    assert "$6$hash" not in out
+    assert json.loads(out)["status_file"] == str(run / "status.json")
+
+
+def test_a_symlink_in_place_of_the_status_file_is_not_followed(tmp_path):
+    secret = tmp_path / "shadow"
+    secret.write_text('{"root": "$6$hash"}\n')
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "status.json").symlink_to(secret)
+    code, out = plugin(tmp_path, "call", "status", run_dir=run)
+    assert "$6$hash" not in out and "error" in json.loads(out)
 
 
 def test_an_unknown_method_is_an_error(tmp_path):

@@ -82,13 +82,14 @@ def test_an_empty_file_is_a_valid_config_with_nothing_to_run():
 
 def test_every_option_set():
     settings, [v] = build(
-        "config globals 'globals'\n\toption enabled '1'\n\toption status_file '/tmp/carp.json'\n"
+        "config globals 'globals'\n\toption enabled '1'\n\toption status_file '/var/run/carp/status.json'\n"
         "\toption status_interval '3600'\n"
         "config vhid 'wan'\n\toption device 'eth1'\n\toption vhid '255'\n\toption advbase '254'\n"
         "\toption advskew '254'\n\toption password '1234567890123456789'\n\tlist address '203.0.113.10/29'\n"
         "\tlist peer '203.0.113.2'\n\toption preempt 'yes'\n\toption demote '255'\n\toption deadratio '255'\n"
         "\toption source '203.0.113.1'\n\toption enabled 'on'\n")
-    assert (settings.enabled, settings.status_file, settings.status_interval) == (True, "/tmp/carp.json", 3600)
+    assert (settings.enabled, settings.status_file, settings.status_interval) == \
+        (True, "/var/run/carp/status.json", 3600)
     assert (v.name, v.device, v.vhid, v.advbase, v.advskew, v.passphrase) == \
         ("wan", "eth1", 255, 254, 254, b"1234567890123456789")
     assert (v.preempt, v.demote, v.deadratio, v.source, v.enabled) == \

@@ -12,8 +12,9 @@
  * range and default. The daemon's own table is SCHEMA in
  * firmware/carp/uciconfig.py, and tests/luci checks this page against it
  * both ways. Where LuCI's datatypes accept more than the daemon does
- * (multicast or 0.0.0.0 addresses, IPv4 octets with leading zeros,
- * relative paths), a validate function adds the daemon's rule.
+ * (multicast, loopback or 0.0.0.0 addresses, IPv4 octets with leading
+ * zeros, other status file paths), a validate function adds the daemon's
+ * rule.
  */
 
 /* The spellings of a boolean that carpd (and config_get_bool) take. */
@@ -153,14 +154,16 @@ return view.extend({
 			_('Run carpd at all. The shipped file leaves it off until a group is configured.')));
 		o.default = '1';
 
+		/* Deprecated: carpd always writes there, and refuses any other path
+		 * (root must not write where a LuCI user points it). */
 		o = s.option(form.Value, 'status_file', _('Status file'),
-			_('Where carpd writes its state, read by carp status and the status page.'));
+			_('Where carpd writes its state, read by carp status and the status page. Always /var/run/carp/status.json; leave it empty.'));
 		o.datatype = 'file';
 		o.placeholder = '/var/run/carp/status.json';
 		o.validate = function(section_id, value) {
-			if (value === '' || (value.charAt(0) == '/' && value.charAt(value.length - 1) != '/'))
+			if (value === '' || value === '/var/run/carp/status.json')
 				return true;
-			return _('An absolute file path');
+			return _('Only /var/run/carp/status.json');
 		};
 
 		o = s.option(form.Value, 'status_interval', _('Status interval'),
