@@ -26,6 +26,8 @@ back, only its length.
         option deadratio '3'              # 1..255
         option source '192.168.1.1'       # IPv4 source of advertisements
 """
+import os
+
 from carp import config, uci, wire
 from carp.config import AF_INET, AF_INET6, ConfigError, ConfigErrors
 
@@ -493,10 +495,18 @@ def from_sections(sections, network_sections=None):
     return settings or config.Globals(), vhids
 
 
+# A config for every vhid a router could run is a few KB; a bigger file is
+# refused unread, as reading it would keep the event loop busy on reload.
+MAX_FILE_BYTES = 65536
+
+
 def load(path="/etc/config/carp", network_path="/etc/config/network"):
     """Read and validate the carp config. /etc/config/network is read only
     when a vhid names an `interface`, so a daemon given devices does not
     depend on it."""
+    size = os.stat(path)[6]
+    if size > MAX_FILE_BYTES:
+        raise uci.UciError(1, "%d bytes: a carp config may hold at most %d" % (size, MAX_FILE_BYTES), path)
     sections = uci.load(path)
     network = None
     for section in sections:

@@ -22,6 +22,17 @@ def start_carp(lab, node, interpreter, advskew, tmp_path, extra=(), vhid=VHID, p
     return proc
 
 
+def daemon_of(launcher):
+    """PID of the interpreter (`-m carp`) that the carpd launcher started."""
+    for task in os.listdir("/proc/%d/task" % launcher.pid):
+        with open("/proc/%d/task/%s/children" % (launcher.pid, task)) as f:
+            for child in f.read().split():
+                with open("/proc/%s/cmdline" % child, "rb") as c:
+                    if b"\0-m\0carp" in c.read():
+                        return int(child)
+    raise RuntimeError("no daemon under launcher %d" % launcher.pid)
+
+
 def log_of(proc):
     with open(proc.log_path) as f:
         return f.read()

@@ -298,3 +298,34 @@ def test_micropython_reads_every_config_exactly_as_cpython():
     on_cpython = run_check(sys.executable, PYTHONPATH=FIRMWARE)
     assert on_micropython == on_cpython
     assert on_cpython.count(": carp.") >= 40  # one line per bad config's error
+
+
+# --- issue 13: bounded work on reload ------------------------------------------------
+
+def test_lists_are_capped_as_documented_and_a_huge_one_costs_one_error():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for option in ("address", "peer", "wan", "track_interface", "track_ping"):
+        most = uciconfig.SCHEMA["vhid"][option]["most"]
+        assert "at most" in readme and ("%d `%s`" % (most, option)) in readme, option
+        values = ["10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255) for i in range(1, 16001)]
+        section = uci.Section("vhid", "lan", 1)
+        section.options = {"device": "br-lan", "vhid": "1", "address": "192.168.1.254", option: values}
+        with pytest.raises(uciconfig.ConfigErrors) as e:
+            uciconfig.from_sections([section])
+        assert [str(x) for x in e.value.errors] == [
+            "carp.lan.%s: '<16000 values>' is not valid: at most %d values" % (option, most)]
+
+
+def test_as_many_values_as_allowed_are_accepted():
+    text = LAN + "".join("\tlist address '10.0.%d.%d'\n" % (i // 200, i % 200 + 1)
+                         for i in range(uciconfig.MAX_ADDRESSES - 1))
+    _, [lan] = build(text)
+    assert len(lan.vips) == uciconfig.MAX_ADDRESSES
+
+
+def test_a_file_too_big_to_be_a_carp_config_is_not_read(tmp_path):
+    carp = tmp_path / "carp"
+    carp.write_text(LAN + "#" * uciconfig.MAX_FILE_BYTES)
+    with pytest.raises(uci.UciError) as e:
+        uciconfig.load(str(carp))
+    assert "at most 65536" in str(e.value) and str(carp) in str(e.value)
