@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -28,6 +29,9 @@ APP = os.path.join(ROOT, "package", "luci-app-carp")
 VIEWS = os.path.join(APP, "htdocs", "luci-static", "resources", "view", "carp")
 RPCD_PLUGIN = os.path.join(ROOT, "package", "carp", "files", "carp.rpcd")
 RUN_VIEW = os.path.join(HERE, "run_view.js")
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "package"))
+import pkgtools  # noqa: E402 (the OpenWrt doubles live there)
 PASSWORD = "lab-secret"
 
 
@@ -59,16 +63,24 @@ def uci_sections_json(text):
     return out
 
 
-def rpcd_status(status_file):
-    """What `ubus call carp status` answers: the real rpcd plugin, reading
-    status_file (a status.json) through CARP_RUN_DIR, as carpd writes it."""
+def rpcd_status(tmp_path, status_file, running="1"):
+    """What `ubus call carp status` answers: the real rpcd plugin with the
+    OpenWrt doubles of tests/package (pkgtools.rpcd_plugin), reading
+    status_file (a status.json) through CARP_RUN_DIR, as carpd writes it;
+    running is procd's answer (the lab's daemons run, though not under procd)."""
     run_dir, name = os.path.split(str(status_file))
     assert name == "status.json"
-    shell = shutil.which("busybox")
-    argv = [shell, "ash"] if shell else ["sh"]
-    r = subprocess.run(argv + [RPCD_PLUGIN, "call", "status"], capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, CARP_RUN_DIR=run_dir))
-    assert r.returncode == 0, r.stderr
+    config = "config globals 'globals'\n\toption enabled '1'\n"
+    r = pkgtools.rpcd_plugin(tempfile.mkdtemp(dir=str(tmp_path)), "call", "status", config=config, running=running,
+                             run_dir=run_dir)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    return json.loads(r.stdout)
+
+
+def rpcd_check(tmp_path, config):
+    """What `ubus call carp check` answers for a UCI text (the real plugin and carpd --check)."""
+    r = pkgtools.rpcd_plugin(tempfile.mkdtemp(dir=str(tmp_path)), "call", "check", config=config)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
     return json.loads(r.stdout)
 
 
@@ -134,10 +146,10 @@ def lab_status(tmp_path_factory):
             except (OSError, ValueError):
                 return {}
         assert lab.wait_for(lambda: settled(read()), 15.0), log_of(r1) + log_of(r2)
-        first = rpcd_status(str(r2.status_file))
+        first = rpcd_status(tmp, str(r2.status_file))
         # The next rewrite (status_interval 1): what a poll a moment later sees.
         assert lab.wait_for(lambda: read().get("updated", 0) > first["updated"], 5.0), log_of(r2)
-        later = rpcd_status(str(r2.status_file))
+        later = rpcd_status(tmp, str(r2.status_file))
         log = log_of(r1) + log_of(r2)
         config_text = r2.conf.read_text()
     _RAN["lab"] = LabStatus(config_text, first, later, log)
