@@ -124,22 +124,25 @@ def test_the_error_object_stays_valid_json_for_any_path(tmp_path):
     assert json.loads(out)["status_file"] == str(odd / "status.json")
 
 
-def test_a_file_named_in_the_config_is_never_returned(tmp_path):
-    # issue 13: LuCI's ACL grants `uci write carp`; the plugin runs as root.
+def secret_and_run_dir(tmp_path):
+    """A root-only file (valid JSON, so cat would pass it on) and an empty run directory."""
     secret = tmp_path / "shadow"
     secret.write_text('{"root": "$6$hash"}\n')
     run = tmp_path / "run"
     run.mkdir()
+    return secret, run
+
+
+def test_a_file_named_in_the_config_is_never_returned(tmp_path):
+    # issue 13: LuCI's ACL grants `uci write carp`; the plugin runs as root.
+    secret, run = secret_and_run_dir(tmp_path)
     code, out = plugin(tmp_path / "p", "call", "status", config=config_with(secret), run_dir=run)
     assert "$6$hash" not in out
     assert json.loads(out)["status_file"] == str(run / "status.json")
 
 
 def test_a_symlink_in_place_of_the_status_file_is_not_followed(tmp_path):
-    secret = tmp_path / "shadow"
-    secret.write_text('{"root": "$6$hash"}\n')
-    run = tmp_path / "run"
-    run.mkdir()
+    secret, run = secret_and_run_dir(tmp_path)
     (run / "status.json").symlink_to(secret)
     code, out = plugin(tmp_path / "p", "call", "status", run_dir=run)
     assert "$6$hash" not in out and "error" in json.loads(out)
