@@ -138,7 +138,7 @@ class Daemon:
         self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
         self.samplers = []  # every interface's sampling sockets (see SAMPLE_ONE_IN)
         self.control = {}  # fd -> function reading one control request
-        self.status_path = settings.status_file if settings else None
+        self.status_path = status.location() if settings else None  # never from UCI (status.py)
         self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
         self.status_deadline = None
         self.hooks = None  # a hooks.HookPipe when the launcher started the worker
@@ -244,13 +244,14 @@ class Daemon:
             self._conflict(group)
 
     def _conflict(self, group):
+        """Report a split brain; the machine rate-limits it. No hooks: nothing
+        changed here, and MASTER hooks restart services."""
         group.conflicts += 1
         group.last_conflict = int(time.time())
-        peer = group.peer_text()
+        m = group.machine
         log("%s: split brain: %s was master too (advbase %d, advskew %d, demote %d); we stay master "
-            "and re-announce" % (group.name(), peer, group.machine.peer_advbase, group.machine.peer_advskew,
-                                 group.machine.peer_demote))
-        self.run_hooks(group, "MASTER", "%s (%s)" % (machine.R_CONFLICT, peer))
+            "and re-announce (reported at most once a minute)" % (
+                group.name(), group.peer_text(), m.peer_advbase, m.peer_advskew, m.peer_demote))
         self.write_status()
 
     def _vips(self, group, add):
@@ -656,7 +657,6 @@ class Daemon:
                 self._start_group(self._add_group(cfg), now)
         if settings is not None:
             self.settings = settings
-            self.status_path = settings.status_file
             self.status_interval_ms = settings.status_interval * 1000
         self._build_trackers(now)
         self.update_demotion(now)
