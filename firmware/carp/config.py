@@ -191,7 +191,7 @@ STATUS_FILE = "/var/run/carp/status.json"
 class Globals:
     """The daemon-wide settings (UCI section `globals`)."""
 
-    def __init__(self, enabled=True, status_file=STATUS_FILE, status_interval=5,
+    def __init__(self, enabled=True, status_file=STATUS_FILE, status_interval=60,
                  user_script=False, hook_timeout=30, boot_delay=0):
         self.enabled = enabled
         self.status_file = status_file

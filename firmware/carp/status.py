@@ -122,6 +122,7 @@ def document(daemon):
     return {
         "version": VERSION,
         "updated": int(time.time()),
+        "sequence": daemon.status_writes,  # moves with every write: `carp status` waits for it
         "drops": drops,
         # packets per second read in the last 100 ms window, and how many
         # windows the loop spent pacing its reads because of a flood
@@ -222,6 +223,43 @@ def table(doc):
     return "\n".join(lines)
 
 
+PID_FILE = "carpd.pid"  # the launcher's, beside the status file
+FRESH_WAIT_MS = 1500
+
+
+def _sequence(path):
+    try:
+        return read(path).get("sequence")
+    except (OSError, ValueError):
+        return None
+
+
+def ask_for_fresh(path):
+    """The daemon writes its counters only now and then: ask it (SIGUSR1 to
+    the launcher, whose PID is beside the file) for a fresh document and wait
+    until one is there, or FRESH_WAIT_MS. No daemon (or another file): nothing."""
+    directory = path.rsplit("/", 1)[0] if "/" in path else "."
+    try:
+        with open(directory + "/" + PID_FILE) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return
+    before = _sequence(path)
+    try:
+        import signal
+        os.kill(pid, signal.SIGUSR1)
+    except ImportError:  # MicroPython
+        if os.system("kill -USR1 %d 2>/dev/null" % pid) != 0:
+            return
+    except OSError:
+        return
+    sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
+    for _ in range(FRESH_WAIT_MS // 50):
+        sleep_ms(50)
+        if _sequence(path) != before:
+            return
+
+
 def main(argv):
     """carp status [--json] [-f FILE]"""
     path = location()
@@ -237,6 +275,7 @@ def main(argv):
             sys.stderr.write("usage: carp status [--json] [-f FILE]\n")
             return 2
         i += 1
+    ask_for_fresh(path)
     try:
         doc = read(path)
     except OSError:

@@ -9,7 +9,7 @@ back, only its length.
     config globals 'globals'
         option enabled '1'                # bool, default 1
         option status_file '/var/run/carp/status.json'  # the only value: deprecated
-        option status_interval '5'        # seconds, 1..3600
+        option status_interval '60'       # counters refreshed at most this often, s, 1..3600
 
     config vhid 'lan'                     # named or anonymous, any number
         option enabled '1'                # bool; disabled: checked, then skipped
@@ -61,7 +61,7 @@ SCHEMA = {
     "globals": {
         "enabled": _option("bool", "1"),
         "status_file": _option("statusfile", config.STATUS_FILE),
-        "status_interval": _option("integer", "5", 1, 3600),
+        "status_interval": _option("integer", "60", 1, 3600),
         "user_script": _option("bool", "0"),
         "hook_timeout": _option("integer", "30", 1, 300),
         "boot_delay": _option("integer", "0", 0, 3600),

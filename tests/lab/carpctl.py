@@ -98,9 +98,12 @@ def write_script(path, body):
     return str(path)
 
 
-def uci_text(sections):
+def uci_text(sections, status_interval=1):
     """A /etc/config/carp: globals plus one `config vhid` per (name, options)."""
-    lines = ["config globals 'globals'", "\toption enabled '1'", "\toption status_interval '1'", ""]
+    lines = ["config globals 'globals'", "\toption enabled '1'"]
+    if status_interval is not None:  # None: the package's default
+        lines.append("\toption status_interval '%d'" % status_interval)
+    lines.append("")
     for name, options in sections:
         lines.append("config vhid '%s'" % name)
         for key, value in options:
@@ -118,10 +121,10 @@ def run_dir(tmp_path, node):
     return tmp_path / ("%s-run" % node)
 
 
-def start_carp_uci(lab, node, interpreter, tmp_path, sections):
+def start_carp_uci(lab, node, interpreter, tmp_path, sections, status_interval=1):
     """carpd reading a UCI file of its own, its status in run_dir()."""
     conf = tmp_path / ("%s.uci" % node)
-    conf.write_text(uci_text(sections))
+    conf.write_text(uci_text(sections, status_interval))
     log = str(tmp_path / ("%s-carp.log" % node))
     env = {"CARP_PYTHON": INTERPRETERS[interpreter](), "CARP_RUN_DIR": str(run_dir(tmp_path, node))}
     proc = lab.start(node, [CARPD, "-c", str(conf)], env=env, log=log)

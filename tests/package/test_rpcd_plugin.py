@@ -161,3 +161,37 @@ def test_an_unknown_method_is_an_error(tmp_path):
     code, out = plugin(tmp_path, "call", "dump")
     assert code != 0
     assert "unknown method" in json.loads(out)["error"]
+
+
+SIGNAL_CATCHER = r'''
+import signal, sys, time
+signal.signal(signal.SIGUSR1, lambda *_: open(sys.argv[1], "a").write("USR1\n"))
+print("ready", flush=True)
+time.sleep(20)
+'''
+
+
+@pytest.mark.parametrize("age,asked", [(60, True), (0, False)])
+def test_a_stale_document_gets_a_refresh_request_a_fresh_one_does_not(tmp_path, age, asked):
+    """carpd writes its counters only now and then (issue 17): the plugin sends
+    SIGUSR1 to the launcher (its PID beside the file) when the document is
+    older than 10 s, so LuCI's 3 s poll wakes the daemon at most every 10 s."""
+    import sys
+    import time
+    run = tmp_path / "run"
+    run.mkdir()
+    status_file = run / "status.json"
+    status_file.write_text(json.dumps(STATUS) + "\n")
+    os.utime(str(status_file), (time.time() - age, time.time() - age))
+    got = tmp_path / "signals"
+    launcher = subprocess.Popen([sys.executable, "-c", SIGNAL_CATCHER, str(got)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert launcher.stdout.readline().strip() == "ready"
+        (run / "carpd.pid").write_text("%d\n" % launcher.pid)
+        code, out = plugin(tmp_path / "plugin", "call", "status", run_dir=run)
+        assert code == 0 and json.loads(out) == STATUS  # this call answers with what is there
+        time.sleep(0.3)
+        assert (got.exists() and got.read_text() == "USR1\n") == asked
+    finally:
+        launcher.kill()
+        launcher.wait()

@@ -44,7 +44,7 @@ LAN = "config vhid 'lan'\n\toption device 'br-lan'\n\toption vhid '1'\n\tlist ad
 def test_the_shipped_file_is_valid_and_leaves_the_service_off():
     settings, [lan] = build(open(SHIPPED).read())
     assert (settings.enabled, settings.status_file, settings.status_interval) == \
-        (False, "/var/run/carp/status.json", 5)
+        (False, "/var/run/carp/status.json", 60)
     assert (lan.name, lan.device, lan.vhid, lan.advbase, lan.advskew, lan.preempt) == \
         ("lan", "br-lan", 1, 1, 0, True)
     assert [(v.text, v.prefixlen) for v in lan.vips] == [("192.168.1.254/24", 24)]
@@ -70,7 +70,7 @@ def test_the_shipped_file_loads_from_disk_with_the_network_config():
 def test_without_a_globals_section_the_service_is_enabled_with_defaults():
     settings, [lan] = build(LAN)
     assert (settings.enabled, settings.status_file, settings.status_interval) == \
-        (True, "/var/run/carp/status.json", 5)
+        (True, "/var/run/carp/status.json", 60)
     assert (lan.advbase, lan.advskew, lan.preempt, lan.demote, lan.deadratio, lan.passphrase) == \
         (1, 0, False, 0, 3, b"")
 

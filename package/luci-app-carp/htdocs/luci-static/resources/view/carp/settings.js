@@ -284,9 +284,9 @@ return view.extend({
 		};
 
 		o = s.option(form.Value, 'status_interval', _('Status interval'),
-			_('Seconds between rewrites of the status file (also on every transition), 1..3600.'));
+			_('The status file changes at once with a state, demotion or tracker; its counters are refreshed at most this often, in seconds, 1..3600 (and whenever the status is asked for).'));
 		o.datatype = 'and(uinteger,range(1,3600))';
-		o.placeholder = '5';
+		o.placeholder = '60';
 
 		o = booleanWords(s.option(form.Flag, 'user_script', _('Run /etc/carp.user'),
 			_('Every transition also runs the user hook /etc/carp.user.')));
