@@ -36,9 +36,17 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# The host's Debian mirror, as its apt is configured (sources.list or deb822).
-mirror=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null \
-         | awk -v s="$SUITE" '$2 == s { print $1; exit }')
+# The host's Debian mirror, as its apt is configured (sources.list or deb822);
+# apt names it only once it has fetched that source's index.
+host_mirror() {
+    apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 2>/dev/null \
+        | awk -v s="$SUITE" '$2 == s { print $1; exit }'
+}
+mirror=$(host_mirror)
+if [ -z "$mirror" ]; then
+    apt-get update -q >/dev/null
+    mirror=$(host_mirror)
+fi
 if [ -z "$mirror" ]; then
     echo "foreign-python: the host's apt has no source for $SUITE" >&2
     exit 1
