@@ -25,7 +25,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(REPO / "board" / "lab"), str(REPO / "tests"), str(REPO / "tests" / "lab")]
 
-from carpctl import uci_text  # noqa: E402
+from carpctl import run_dir, uci_text  # noqa: E402
 
 CARPD = str(REPO / "firmware" / "carpd")
 PASSPHRASE = "bench-secret"
@@ -83,12 +83,12 @@ class Carp(Contender):
                 options.append(("track_interface", [track]))
             sections.append(("v%d" % (i + 1), options))
         conf = tmp / ("%s.uci" % node)
-        status_file = tmp / ("%s-status.json" % node)
+        status_file = run_dir(tmp, node) / "status.json"
         # the package's default status interval (the lab tests use 1 s)
-        conf.write_text(uci_text(str(status_file), sections).replace(
+        conf.write_text(uci_text(sections).replace(
             "option status_interval '1'", "option status_interval '%d'" % STATUS_INTERVAL))
         log = str(tmp / ("%s-%s.log" % (node, self.name)))
-        env = {"CARP_PYTHON": self.interpreter}
+        env = {"CARP_PYTHON": self.interpreter, "CARP_RUN_DIR": str(run_dir(tmp, node))}
         if heap:
             env["CARP_HEAP"] = heap   # the launcher's -X heapsize
         if self.lib:

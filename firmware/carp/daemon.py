@@ -41,8 +41,8 @@ RECEIVE_BUFFER = 128  # one datagram: sockets read exactly their packet length (
 # never overflows: a live master is never missed, only handled late.
 FLOOD_WINDOW_MS = 100
 FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
-FLOOD_PAUSE_MS = 50
-SAMPLE_ONE_IN = 64
+FLOOD_PAUSE_MS = 100
+SAMPLE_ONE_IN = 128
 DRAIN_READS = 256  # datagrams per wake-up, at most
 
 
@@ -138,7 +138,7 @@ class Daemon:
         self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
         self.samplers = []  # every interface's sampling sockets (see SAMPLE_ONE_IN)
         self.control = {}  # fd -> function reading one control request
-        self.status_path = settings.status_file if settings else None
+        self.status_path = status.location() if settings else None  # never from UCI (status.py)
         self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
         self.status_deadline = None
         self.hooks = None  # a hooks.HookPipe when the launcher started the worker
@@ -244,13 +244,14 @@ class Daemon:
             self._conflict(group)
 
     def _conflict(self, group):
+        """Report a split brain; the machine rate-limits it. No hooks: nothing
+        changed here, and MASTER hooks restart services."""
         group.conflicts += 1
         group.last_conflict = int(time.time())
-        peer = group.peer_text()
+        m = group.machine
         log("%s: split brain: %s was master too (advbase %d, advskew %d, demote %d); we stay master "
-            "and re-announce" % (group.name(), peer, group.machine.peer_advbase, group.machine.peer_advskew,
-                                 group.machine.peer_demote))
-        self.run_hooks(group, "MASTER", "%s (%s)" % (machine.R_CONFLICT, peer))
+            "and re-announce (reported at most once a minute)" % (
+                group.name(), group.peer_text(), m.peer_advbase, m.peer_advskew, m.peer_demote))
         self.write_status()
 
     def _vips(self, group, add):
@@ -327,23 +328,29 @@ class Daemon:
         allocation.)"""
         inbox = self.inbox
         buf = inbox.buf
+        read = sock.read
+        length = sock.packet_len
+        by_vhid = iface.by_vhid
+        drops = self.drops
+        count = 0
         for _ in range(DRAIN_READS):
             try:
-                n = sock.read_into(buf)
+                n = read(buf, length)
             except OSError as e:
                 if e.args and e.args[0] == EAGAIN:  # empty (CPython)
-                    return
+                    break
                 raise
             if not n:  # empty (MicroPython)
-                return
-            self.window_packets += 1
-            verdict = inbox.parse6(n, iface.by_vhid) if v6 else inbox.parse4(n, iface.by_vhid)
+                break
+            count += 1
+            verdict = inbox.parse6(n, by_vhid) if v6 else inbox.parse4(n, by_vhid)
             if verdict == packet.ACCEPTED:
                 self.on_advert(inbox, clock.ticks_ms())
             else:
-                self.drops[verdict] += 1
+                drops[verdict] += 1
                 if inbox.vhid is not None:
                     inbox.vhid.drops[verdict] += 1
+        self.window_packets += count
 
     def on_advert(self, received, now):
         """A valid advertisement: its machine decides."""
@@ -352,10 +359,15 @@ class Daemon:
         off = received.carp
         group.rx += 1
         group.remember_peer(buf, received.source, received.source_len)
+        m = group.machine
+        advbase = buf[off + wire.OFF_ADVBASE]
+        advskew = buf[off + wire.OFF_ADVSKEW]
+        demote = buf[off + wire.OFF_DEMOTE]
         ours = group.source4 if received.source_len == 4 else group.source6
-        tie = machine.tie(ours, buf, received.source) if ours is not None else machine.TIE_PEER_WINS
-        actions = group.machine.on_advert(now, buf[off + wire.OFF_ADVBASE], buf[off + wire.OFF_ADVSKEW],
-                                          buf[off + wire.OFF_DEMOTE], tie)
+        tie = machine.TIE_PEER_WINS
+        if ours is not None and m.needs_tie(advbase, advskew, demote):
+            tie = machine.tie(ours, buf, received.source)
+        actions = m.on_advert(now, advbase, advskew, demote, tie)
         if actions:
             self.apply(group, actions)
 
@@ -645,7 +657,6 @@ class Daemon:
                 self._start_group(self._add_group(cfg), now)
         if settings is not None:
             self.settings = settings
-            self.status_path = settings.status_file
             self.status_interval_ms = settings.status_interval * 1000
         self._build_trackers(now)
         self.update_demotion(now)

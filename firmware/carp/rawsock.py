@@ -83,11 +83,12 @@ class FilteredSocket:
         attach_filter(s, kfilter.drop_all())
         _discard_queued(s, bytearray(self.packet_len + 1))
         receive_queue(s, queue_bytes)
-        self._read = sockaddr.reader(s)
+        # read(buf, packet_len): one datagram -> its length; 0/None or EAGAIN
+        # when none is queued (the socket's own method: no call in between)
+        self.read = sockaddr.reader(s)
 
     def read_into(self, buf):
-        """One datagram into buf -> its length; 0/None or EAGAIN when none is queued."""
-        return self._read(buf, self.packet_len)
+        return self.read(buf, self.packet_len)
 
     def set_filter(self, program):
         attach_filter(self.sock, program)

@@ -55,7 +55,7 @@ check("bow-out takeover", lan.masters() == ["r2"] and lan.routers["r2"].history[
 try:
     cli.build_config(cli.parse_args("-i lan0 -v 1 -p x -a 10.0.0.1 -k 300".split()))
     check("config error", False)
-except config.ConfigError as e:
+except config.ConfigErrors as e:
     check("config error names the option: %s" % e, str(e).startswith("-k/--advskew: '300' is not valid"))
 
 print("ALL OK" if not failures else "FAILED: %d" % len(failures))
