@@ -24,13 +24,16 @@ for pkg in "${PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "make deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark's package asks whether non-root users may capture; answer no up
+    # front so the install never waits for a terminal.
+    echo 'wireshark-common wireshark-common/install-setuid boolean false' \
+        | debconf-set-selections
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 
-echo "make deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# tshark's package asks whether non-root users may capture; answer no up
-# front so the install never waits for a terminal.
-echo 'wireshark-common wireshark-common/install-setuid boolean false' \
-    | debconf-set-selections
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# CPython for MIPS and a big-endian CPU under qemu-user, in build/foreign.
+"$(dirname "$0")/foreign-python.sh"

@@ -72,7 +72,7 @@ class Carp(Contender):
     def __init__(self, name, label, interpreter, lib=None):
         self.name, self.label, self.interpreter, self.lib = name, label, interpreter, lib
 
-    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, interpreter=None):
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, heap=None):
         advbase = 1 if mode == "1s" else 0
         sections = []
         vips = [lab.vip] + extra_vips(lab, vhids)
@@ -88,7 +88,9 @@ class Carp(Contender):
         conf.write_text(uci_text(sections).replace(
             "option status_interval '1'", "option status_interval '%d'" % STATUS_INTERVAL))
         log = str(tmp / ("%s-%s.log" % (node, self.name)))
-        env = {"CARP_PYTHON": interpreter or self.interpreter, "CARP_RUN_DIR": str(run_dir(tmp, node))}
+        env = {"CARP_PYTHON": self.interpreter, "CARP_RUN_DIR": str(run_dir(tmp, node))}
+        if heap:
+            env["CARP_HEAP"] = heap   # the launcher's -X heapsize
         if self.lib:
             env["CARP_LIB"] = self.lib
         return Running(lab.start(node, [CARPD, "-c", str(conf)], env=env, log=log), log, status_file)
