@@ -59,3 +59,30 @@ def test_qemu_still_refuses_ipv6_multicast_if(arch):
     out = subprocess.run([foreign_python(arch), "-c", code], capture_output=True, text=True, timeout=120).stdout
     assert out == "refused Protocol not available\n"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout == "accepted\n"
+
+
+ABI_CHECK = r'''
+import errno, socket
+from carp import abi
+wrong = []
+for table, module in ((abi._SOCKET_OPTIONS, socket), (abi._ERRNOS, errno)):
+    for name, (generic, mips) in table.items():
+        expected = mips if abi.MIPS else generic
+        if hasattr(module, name) and getattr(module, name) != expected:
+            wrong.append("%s: table %d, this CPU %d" % (name, expected, getattr(module, name)))
+        if getattr(abi, name) != expected:
+            wrong.append("%s: abi picked %d, table says %d" % (name, getattr(abi, name), expected))
+print("MIPS" if abi.MIPS else "generic", abi.SOCK_DGRAM, abi.SOL_SOCKET, abi.SO_RCVBUF, abi.EADDRNOTAVAIL, wrong)
+'''
+
+
+@pytest.mark.parametrize("arch", FOREIGN_ARCHES)
+def test_the_abi_table_matches_the_cpus_own_constants(arch):
+    """firmware/carp/abi.py's per-CPU table against the constants Debian's
+    CPython was built with for that CPU (the MIPS column is what ath79 and
+    ramips routers need: SOCK_DGRAM 1, SO_RCVBUF 0x1002, EADDRNOTAVAIL 126)."""
+    r = subprocess.run([foreign_python(arch), "-c", ABI_CHECK], env=dict(os.environ, PYTHONPATH=PATH),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    expected = {"mipsel": "MIPS 1 65535 4098 126 []", "s390x": "generic 2 1 8 99 []"}[arch]
+    assert r.stdout.strip() == expected
