@@ -181,9 +181,32 @@ def write(path, doc):
     own_directory(path[:path.rindex("/")] or "/")
     temporary = path + ".tmp"
     with _create(temporary) as f:
-        f.write(json.dumps(doc))
+        _dump(f, doc)
         f.write("\n")
     os.rename(temporary, path)
+
+
+def _dump(f, value):
+    """json.dump, a list item or object member at a time: MicroPython builds
+    json.dumps' whole string in one block, and with many vhids the heap
+    had no free block that large (docs/memory.md)."""
+    if isinstance(value, dict):
+        f.write("{")
+        first = True
+        for key in value:
+            f.write(("%s: " if first else ", %s: ") % json.dumps(key))
+            _dump(f, value[key])
+            first = False
+        f.write("}")
+    elif isinstance(value, list):
+        f.write("[")
+        for i, item in enumerate(value):
+            if i:
+                f.write(", ")
+            _dump(f, item)
+        f.write("]")
+    else:
+        f.write(json.dumps(value))
 
 
 def read(path):

@@ -114,3 +114,20 @@ def test_table_shows_the_heap_when_the_document_has_one(capsys, tmp_path):
     assert status.main(["-f", str(path)]) == 0
     assert "heap: 40 of 64 KB used" in capsys.readouterr().out.splitlines()
     assert status.memory() is None  # CPython: no MicroPython heap to report
+
+
+def test_the_document_is_written_piece_by_piece_as_json_dumps_would():
+    """status._dump streams the JSON (MicroPython needs no one big block for
+    it) and writes exactly what json.dumps writes: the rpcd plugin passes the
+    file on byte for byte."""
+    import json
+    from carp import status
+    doc = {"version": "1", "vhids": [{"name": "lan", "drops": {}, "rx": 3, "addresses": ["a\"b", "ü"]}],
+           "memory": None, "hooks": {"sent": 1}, "trackers": [], "load": {"x": 1.5, "ok": True}}
+    parts = []
+
+    class Sink:
+        write = staticmethod(parts.append)
+
+    status._dump(Sink(), doc)
+    assert "".join(parts) == json.dumps(doc)
