@@ -354,13 +354,11 @@ def heap_session(contender, tmp, vhids, heapsize=None):
         r1 = contender.start(lab, "r1", tmp, vhids=vhids, heap=heapsize)
         vips = [lab.vip] + C.extra_vips(lab, vhids)
         ok = all(kernel.wait_holders(["r1"], ELECTION_TIMEOUT, vip) is not None for vip in vips)
-        time.sleep(C.STATUS_INTERVAL + 1.0)    # advertisements and a status rewrite
+        time.sleep(2.0)    # a few advertisements
         alive = r1.proc.poll() is None
         daemon = interpreter_pid(r1.proc.pid) if alive else None
-        try:
-            memory = json.loads(r1.status_file.read_text()).get("memory") or {}
-        except (OSError, ValueError):
-            memory = {}
+        doc = r1.fresh_status() if alive else None
+        memory = (doc or {}).get("memory") or {}
         errors = [line for line in r1.log_text().splitlines() if "Error" in line]
         return {"vhids": vhids, "heapsize": heapsize, "master_of_all": ok, "alive": alive,
                 "heap_used": memory.get("heap_used"), "heap_size": memory.get("heap_size"),

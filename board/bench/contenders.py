@@ -16,9 +16,12 @@ r2 takes over after about 0.35 s (advbase 0 advskew 30: 3 x 30/256 s =
 352 ms, OpenBSD's rule; ucarp, whose rule is 3 x advbase + advskew/256,
 gets advskew 90 for the same 352 ms; keepalived 3 x 0.1 + 156/256 x 0.1 =
 361 ms)."""
+import json
 import os
 import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -32,7 +35,7 @@ PASSPHRASE = "bench-secret"
 SKEW = {"1s": {"r1": 0, "r2": 100}, "fast": {"r1": 26, "r2": 30}}
 PRIORITY = {"r1": 200, "r2": 100}
 UCARP_FAST_BACKUP_SKEW = 90
-STATUS_INTERVAL = 5
+STATUS_INTERVAL = 60  # the package's default: counters refreshed at most once a minute
 
 
 def extra_vips(lab, count):
@@ -51,6 +54,26 @@ class Running:
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+    def fresh_status(self, timeout=5.0):
+        """carp's status document, written anew on request (SIGUSR1 to the
+        launcher, as `carp status` does); None if none came."""
+        def sequence():
+            try:
+                return json.loads(self.status_file.read_text()).get("sequence")
+            except (OSError, ValueError):
+                return None
+        before = sequence()
+        try:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        except OSError:
+            return None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sequence() not in (None, before):
+                return json.loads(self.status_file.read_text())
+            time.sleep(0.05)
+        return None
 
 
 class Contender:
