@@ -187,8 +187,8 @@ class Replicator:
         self.port = port
         self.heartbeat = heartbeat
         self.log = log or (lambda text: sys.stderr.write("carpd leases: %s\n" % text))
-        self.hmac = wire.HmacSha1(vhid_cfg.passphrase)
-        self.peers = {sockaddr.ip4_text(p): sockaddr.inet4(p, port) for p in vhid_cfg.lease_sync}
+        self.port = port
+        self.reconfigure(vhid_cfg)
         self.nonce = struct.unpack(">Q", os.urandom(8))[0]
         self.seq = 0
         self.seen = {}  # peer -> (nonce, seq) of its last accepted datagram
@@ -302,13 +302,28 @@ class Replicator:
         # the path comes from our command line, never from a peer.
         os.system("'%s/dnsmasq' %s" % (self.initd, action))
 
-    def run(self, rounds=None):
+    @staticmethod
+    def idle(vhid_cfg):
+        """The same vhid with no peers: nothing sent, nothing accepted."""
+        vhid_cfg.lease_sync = []
+        return vhid_cfg
+
+    def reconfigure(self, vhid_cfg):
+        self.cfg = vhid_cfg
+        self.hmac = wire.HmacSha1(vhid_cfg.passphrase)
+        self.peers = {sockaddr.ip4_text(p): sockaddr.inet4(p, self.port) for p in vhid_cfg.lease_sync}
+
+    def run(self, rounds=None, reload=None):
+        """reload() -> a new vhid config when the file changed, else None."""
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
         next_tick = 0
         while rounds is None or rounds > 0:
             now = time.time()
             if now >= next_tick:
+                fresh = reload() if reload is not None else None
+                if fresh is not None:
+                    self.reconfigure(fresh)
                 self.tick()
                 next_tick = now + POLL_MS / 1000
                 if rounds is not None:
@@ -345,21 +360,51 @@ def main(argv):
     except ValueError as e:
         sys.stderr.write("carpd leases: %s\n%s\n" % (e, USAGE))
         return 2
-    from carp import uciconfig
     try:
-        settings, vhids = uciconfig.load(path)
+        chosen, settings = _load(path)
     except (OSError, ValueError) as e:
         sys.stderr.write("carpd leases: %s\n" % e)
         return 1
-    chosen = [v for v in vhids if v.lease_sync]
-    if not settings.enabled or not chosen:
+    if chosen is None:
         print("carpd leases: no enabled vhid has `list lease_sync` in %s: nothing to do" % path)
         return 0
-    if len(chosen) > 1:
-        sys.stderr.write("carpd leases: carp.%s.lease_sync: only one vhid may replicate dnsmasq's one lease "
-                         "file (carp.%s has it too)\n" % (chosen[1].name, chosen[0].name))
-        return 1
-    replicator = Replicator(chosen[0], settings.status_file, leasefile, initd, port, heartbeat)
+    replicator = Replicator(chosen, settings.status_file, leasefile, initd, port, heartbeat)
     replicator.log("replicating %s with %s (udp %d)" % (leasefile, ", ".join(replicator.peers), port))
-    replicator.run()
+    stamp = [_stamp(path)]
+
+    def reload():
+        now = _stamp(path)
+        if now == stamp[0]:
+            return None
+        stamp[0] = now
+        try:
+            fresh, _ = _load(path)
+        except (OSError, ValueError) as e:
+            replicator.log("%s not reloaded, the running settings stay: %s" % (path, e))
+            return None
+        if fresh is None:
+            replicator.log("lease_sync is off in %s: nothing is sent until it is on again" % path)
+            fresh = Replicator.idle(replicator.cfg)
+        return fresh
+
+    replicator.run(reload=reload)
     return 0
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+        return (st[8], st[6])  # mtime, size
+    except OSError:
+        return None
+
+
+def _load(path):
+    """-> (the vhid that has lease_sync, or None; Globals)."""
+    from carp import uciconfig
+    settings, vhids = uciconfig.load(path)
+    chosen = [v for v in vhids if v.lease_sync]
+    if len(chosen) > 1:
+        raise ValueError("carp.%s.lease_sync: only one vhid may replicate dnsmasq's one lease file "
+                         "(carp.%s has it too)" % (chosen[1].name, chosen[0].name))
+    return (chosen[0] if chosen and settings.enabled else None), settings
