@@ -18,7 +18,10 @@ log: bound, renew, deconfig with the lease time and server) and the
 routers' lease files as dnsmasq wrote them. Per scenario: the longest time a
 client was without a valid lease, and every address change.
 
-    board/lab/dhcp_failover.py [--python micropython|python3]
+    board/lab/dhcp_failover.py [--python micropython|python3] [--mode sync|master|split]
+
+--mode master (the recipe without lease_sync) and split (both routers serve
+disjoint pools, no hook) run the same scenarios for comparison.
 """
 
 import argparse
@@ -43,6 +46,15 @@ ADVSKEW = {'r1': 0, 'r2': 100}
 OTHER = {'r1': 'r2', 'r2': 'r1'}
 LEASE_S = 120            # dnsmasq's shortest lease time
 POOL = (120, 20)         # UCI dhcp.lan.start / limit: 10.99.0.120-139
+# The designs compared (docs/dhcp-failover.md):
+#   sync    the recipe (dnsmasq '1', only the master serves) with lease_sync
+#   master  the recipe alone: the new master starts with its own lease file
+#   split   no hook: both serve all the time, disjoint halves of the pool,
+#           not authoritative (the role overlays' DHCP_MODE=split), and r2
+#           offers 10 s late so that r1 wins while it is up (OPNsense's
+#           guide; without it clients land on either router at random)
+MODES = ('sync', 'master', 'split')
+SPLIT_POOLS = {'r1': (120, 10), 'r2': (130, 10)}
 HEARTBEAT_S = 5
 # dnsmasq starts its search for a free address at a hash of the client's
 # MAC (SDBM over the 6 bytes, modulo the pool size): cli1 lands on .122,
@@ -54,8 +66,8 @@ CLIENT_MACS = {'cli1': '02:00:00:00:01:01', 'cli2': '02:00:00:00:01:02',
                'cli3': '02:00:00:00:02:16', 'cli4': '02:00:00:00:02:2a'}
 FIREWALLED = ('cli1',)
 TAKEOVER_TIMEOUT = 10
-BIND_TIMEOUT = 20        # udhcpc: discover, dnsmasq pings the address, offer
-RENEW_TIMEOUT = LEASE_S + 15
+BIND_TIMEOUT = 60        # udhcpc: discover, ping check, offer (split: 10 s late)
+RENEW_TIMEOUT = LEASE_S + 30
 SYNC_TIMEOUT = 8
 
 
@@ -95,8 +107,7 @@ echo "$(date +%%s.%%N) $1" >> %(calls)s
 DNSMASQ_CONF = '''port=0
 interface=%(dev)s
 bind-dynamic
-dhcp-authoritative
-dhcp-leasefile=%(leasefile)s
+%(authoritative)s%(delay)sdhcp-leasefile=%(leasefile)s
 dhcp-range=set:lan,%(first)s,%(last)s,255.255.255.0,2m
 dhcp-option=lan,3,%(vip)s
 dhcp-option=lan,6,%(vip)s
@@ -173,6 +184,7 @@ def read_leasefile(path):
 class Client:
     def __init__(self, name, log):
         self.name, self.log, self.mac = name, log, CLIENT_MACS[name]
+        self.started = None
         self.proc = None
 
     def events(self):
@@ -197,8 +209,10 @@ class Client:
 
 
 class DhcpLab:
-    def __init__(self, lab, workdir, python, sync=True):
-        self.lab, self.dir, self.python, self.sync_on = lab, Path(workdir), python, sync
+    def __init__(self, lab, workdir, python, mode='sync'):
+        if mode not in MODES:
+            raise ValueError('mode: one of %s' % ', '.join(MODES))
+        self.lab, self.dir, self.python, self.mode = lab, Path(workdir), python, mode
         self.carp, self.sync = {}, {}
         self.clients = {}
 
@@ -212,9 +226,12 @@ class DhcpLab:
         initd = d / 'init.d'
         initd.mkdir(parents=True, exist_ok=True)
         lab = self.lab
+        start, limit = SPLIT_POOLS[node] if self.mode == 'split' else POOL
         (d / 'dnsmasq.conf').write_text(DNSMASQ_CONF % {
             'dev': lab.dev, 'leasefile': self.leasefile(node), 'vip': lab.vip,
-            'first': '10.99.0.%d' % POOL[0], 'last': '10.99.0.%d' % (POOL[0] + POOL[1] - 1)})
+            'authoritative': '' if self.mode == 'split' else 'dhcp-authoritative\n',
+            'delay': 'dhcp-reply-delay=10\n' if self.mode == 'split' and node == 'r2' else '',
+            'first': '10.99.0.%d' % start, 'last': '10.99.0.%d' % (start + limit - 1)})
         write_exe(initd / 'dnsmasq', INITD_DNSMASQ % {
             'conf': d / 'dnsmasq.conf', 'pidfile': d / 'dnsmasq.pid', 'log': d / 'dnsmasq.log',
             'calls': d / 'initd.log'})
@@ -231,8 +248,8 @@ class DhcpLab:
             "\toption password '%s'" % PASSWORD,
             "\tlist address '%s/%d'" % (lab.vip, lab.prefix),
             "\toption preempt '1'",
-            "\toption dnsmasq '1'",
-            "\tlist lease_sync '%s'" % lab.ip[OTHER[node]] if self.sync_on else "",
+            "\toption dnsmasq '%d'" % (self.mode != 'split'),
+            "\tlist lease_sync '%s'" % lab.ip[OTHER[node]] if self.mode == 'sync' else "",
             ""]))
         return d
 
@@ -241,7 +258,9 @@ class DhcpLab:
         env = {'CARP_PYTHON': self.python, 'CARP_HOTPLUG_CALL': str(d / 'hotplug-call')}
         self.carp[node] = self.lab.start(node, [str(CARPD), '-c', str(d / 'carp')], env=env,
                                          log=str(d / 'carpd.log'))
-        if not self.sync_on:
+        if self.mode == 'split':
+            self.lab.run(node, [str(d / 'init.d' / 'dnsmasq'), 'start'])
+        if self.mode != 'sync':
             return
         self.sync[node] = self.lab.start(node, [
             str(CARPD), 'leases', '-c', str(d / 'carp'), '--leasefile', str(self.leasefile(node)),
@@ -298,6 +317,7 @@ class DhcpLab:
             write_exe(script, UDHCPC_SCRIPT)
         c = self.clients.get(name) or Client(name, self.dir / ('%s.log' % name))
         self.clients[name] = c
+        c.started = time.time()
         c.proc = self.lab.start(name, ['busybox', 'udhcpc', '-f', '-i', self.lab.dev, '-s', str(script)],
                                 env={'DHCP_LOG': str(c.log)}, log=str(self.dir / ('%s.out' % name)))
         return c
@@ -352,6 +372,47 @@ def without_lease(events, start, end):
     return longest
 
 
+def holdings(events, end):
+    """[(ip, from, to)]: when the client held which address, by its log
+    (from a bound until a deconfig or a bound to another address)."""
+    out, current = [], None
+    for t, event, ip, *_ in events:
+        if event in ('bound', 'renew') and (current is None or current[0] != ip):
+            if current is not None:
+                out.append((current[0], current[1], t))
+            current = (ip, t)
+        elif event == 'deconfig' and current is not None:
+            out.append((current[0], current[1], t))
+            current = None
+    if current is not None:
+        out.append((current[0], current[1], end))
+    return out
+
+
+def shared_addresses(clients, start, end):
+    """['ip: a and b for N s']: two clients holding one address at once."""
+    held = {c.name: holdings(c.events(), end) for c in clients}
+    names = sorted(held)
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            for ip, a0, a1 in held[a]:
+                for ip_b, b0, b1 in held[b]:
+                    both = min(a1, b1, end) - max(a0, b0, start)
+                    if ip == ip_b and both > 0:
+                        out.append('%s: %s and %s for %.1f s' % (ip, a, b, both))
+    return out
+
+
+def _joined(c, within, start):
+    """Seconds a client that joined during the scenario waited for its
+    first lease, or None."""
+    if c.started is None or c.started <= start:
+        return None
+    first = next((e[0] for e in within if e[1] == 'bound'), None)
+    return round(first - c.started, 1) if first is not None else None
+
+
 def scenario_report(d, name, start, end):
     clients = {}
     for c in d.clients.values():
@@ -362,6 +423,7 @@ def scenario_report(d, name, start, end):
         changes = ['%s -> %s' % (a, b) for a, b in zip(ips, ips[1:]) if a != b]
         clients[c.name] = {
             'ip': c.ip(),
+            'joined_bound_s': _joined(c, within, start),
             'without_lease_s': round(without_lease(events, start, end), 1),
             'address_changes': changes,
             # the deconfig udhcpc runs at its start is no lost lease
@@ -370,13 +432,14 @@ def scenario_report(d, name, start, end):
             'routers_dns': sorted({'%s/%s' % (e[5], e[6]) for e in within if e[1] in ('bound', 'renew')}),
         }
     return {'scenario': name, 'seconds': round(end - start, 1), 'clients': clients,
+            'shared_addresses': shared_addresses(d.clients.values(), start, end),
             'leases': {r: read_leasefile(d.leasefile(r)) for r in ('r1', 'r2')}}
 
 
-def run(lab, workdir, python, say=print, sync=True):
+def run(lab, workdir, python, say=print, mode='sync'):
     """All scenarios in one lab; -> (DhcpLab, list of per-scenario reports).
-    sync=False: the dnsmasq recipe alone, no lease replication."""
-    d = DhcpLab(lab, workdir, python, sync)
+    mode: one of MODES."""
+    d = DhcpLab(lab, workdir, python, mode)
     reports = []
     d.start_router('r1')
     d.wait_master('r1', 15)
@@ -387,7 +450,7 @@ def run(lab, workdir, python, say=print, sync=True):
     d.start_client('cli2')
     d.wait_bound(['cli1', 'cli2'])
     say('bound from r1: cli1 %s, cli2 %s' % (d.clients['cli1'].ip(), d.clients['cli2'].ip()))
-    if sync:
+    if mode == 'sync':
         d.wait_replicated('r2', ['cli1', 'cli2'])
 
     t = time.time()
@@ -422,12 +485,16 @@ def run(lab, workdir, python, say=print, sync=True):
 
 def table(reports):
     lines = ['| scenario | client | address | longest without a valid lease (s) | address changes | '
-             'served by (option 54) | router/DNS |', '|---|---|---|---|---|---|---|']
+             'joined: first lease after (s) | served by (option 54) | router/DNS |',
+             '|---|---|---|---|---|---|---|---|']
     for r in reports:
+        for shared in r['shared_addresses']:
+            lines.append('| %s | **one address, two clients** | %s | | | | | |' % (r['scenario'], shared))
         for name, c in sorted(r['clients'].items()):
-            lines.append('| %s | %s | %s | %.1f | %s | %s | %s |' % (
+            joined = '-' if c['joined_bound_s'] is None else '%.1f' % c['joined_bound_s']
+            lines.append('| %s | %s | %s | %.1f | %s | %s | %s | %s |' % (
                 r['scenario'], name, c['ip'], c['without_lease_s'], ', '.join(c['address_changes']) or 'none',
-                ', '.join(c['servers']) or '-', ', '.join(c['routers_dns']) or '-'))
+                joined, ', '.join(c['servers']) or '-', ', '.join(c['routers_dns']) or '-'))
     return '\n'.join(lines)
 
 
@@ -435,13 +502,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--python', default='micropython',
                         help='interpreter for carpd and carpd leases (default micropython)')
-    parser.add_argument('--no-sync', action='store_true',
-                        help='no lease_sync: the dnsmasq recipe alone, for comparison')
+    parser.add_argument('--mode', choices=MODES, default='sync',
+                        help='sync (default): the recipe with lease_sync; master: the recipe '
+                        'alone; split: both serve disjoint pools, no hook')
     args = parser.parse_args(argv)
     python = shutil.which(args.python) or args.python
     with tempfile.TemporaryDirectory(prefix='dhcplab-') as workdir, Lab() as lab:
         start = time.monotonic()
-        _, reports = run(lab, workdir, python, say=lambda s: print(s, flush=True), sync=not args.no_sync)
+        _, reports = run(lab, workdir, python, say=lambda s: print(s, flush=True), mode=args.mode)
         print(table(reports))
         print('total %.0f s' % (time.monotonic() - start))
     return 0

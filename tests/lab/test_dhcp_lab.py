@@ -24,6 +24,7 @@ def test_clients_keep_their_addresses_across_failover_failback_and_reboot(lab, t
     # Four clients, four different addresses, each from the pool.
     assert len(set(first.values())) == 4 and all(ip.startswith("10.99.0.1") for ip in first.values()), first
     for report in reports:
+        assert report["shared_addresses"] == [], report["scenario"]
         for name, c in report["clients"].items():
             where = "%s %s" % (report["scenario"], name)
             assert c["address_changes"] == [], where
