@@ -50,9 +50,12 @@ POOL = (120, 20)         # UCI dhcp.lan.start / limit: 10.99.0.120-139
 #   sync    the recipe (dnsmasq '1', only the master serves) with lease_sync
 #   master  the recipe alone: the new master starts with its own lease file
 #   split   no hook: both serve all the time, disjoint halves of the pool,
-#           not authoritative (the role overlays' DHCP_MODE=split), and r2
-#           offers 10 s late so that r1 wins while it is up (OPNsense's
-#           guide; without it clients land on either router at random)
+#           not authoritative (the role overlays' DHCP_MODE=split). r2's
+#           dnsmasq starts once cli1 and cli2 are bound, so that they are
+#           r1's clients (both answering, a client takes the first offer).
+#           OPNsense's guide delays the backup's offers 10 s instead
+#           (dhcp-reply-delay): busybox udhcpc with its default 3 x 3 s
+#           discover rounds then never took an offer in 45 s.
 MODES = ('sync', 'master', 'split')
 SPLIT_POOLS = {'r1': (120, 10), 'r2': (130, 10)}
 HEARTBEAT_S = 5
@@ -107,7 +110,7 @@ echo "$(date +%%s.%%N) $1" >> %(calls)s
 DNSMASQ_CONF = '''port=0
 interface=%(dev)s
 bind-dynamic
-%(authoritative)s%(delay)sdhcp-leasefile=%(leasefile)s
+%(authoritative)sdhcp-leasefile=%(leasefile)s
 dhcp-range=set:lan,%(first)s,%(last)s,255.255.255.0,2m
 dhcp-option=lan,3,%(vip)s
 dhcp-option=lan,6,%(vip)s
@@ -230,7 +233,6 @@ class DhcpLab:
         (d / 'dnsmasq.conf').write_text(DNSMASQ_CONF % {
             'dev': lab.dev, 'leasefile': self.leasefile(node), 'vip': lab.vip,
             'authoritative': '' if self.mode == 'split' else 'dhcp-authoritative\n',
-            'delay': 'dhcp-reply-delay=10\n' if self.mode == 'split' and node == 'r2' else '',
             'first': '10.99.0.%d' % start, 'last': '10.99.0.%d' % (start + limit - 1)})
         write_exe(initd / 'dnsmasq', INITD_DNSMASQ % {
             'conf': d / 'dnsmasq.conf', 'pidfile': d / 'dnsmasq.pid', 'log': d / 'dnsmasq.log',
@@ -258,14 +260,17 @@ class DhcpLab:
         env = {'CARP_PYTHON': self.python, 'CARP_HOTPLUG_CALL': str(d / 'hotplug-call')}
         self.carp[node] = self.lab.start(node, [str(CARPD), '-c', str(d / 'carp')], env=env,
                                          log=str(d / 'carpd.log'))
-        if self.mode == 'split':
-            self.lab.run(node, [str(d / 'init.d' / 'dnsmasq'), 'start'])
+        if self.mode == 'split' and (node == 'r1' or self.clients):
+            self.start_dnsmasq(node)
         if self.mode != 'sync':
             return
         self.sync[node] = self.lab.start(node, [
             str(CARPD), 'leases', '-c', str(d / 'carp'), '--leasefile', str(self.leasefile(node)),
             '--initd', str(d / 'init.d'), '--heartbeat', str(HEARTBEAT_S)], env=env,
             log=str(d / 'leases.log'))
+
+    def start_dnsmasq(self, node):
+        self.lab.run(node, [str(self.dir / node / 'init.d' / 'dnsmasq'), 'start'])
 
     def stop_router(self, node):
         """carpd stopped as procd stops it (SIGTERM: a master bows out and
@@ -452,6 +457,8 @@ def run(lab, workdir, python, say=print, mode='sync'):
     say('bound from r1: cli1 %s, cli2 %s' % (d.clients['cli1'].ip(), d.clients['cli2'].ip()))
     if mode == 'sync':
         d.wait_replicated('r2', ['cli1', 'cli2'])
+    if mode == 'split':
+        d.start_dnsmasq('r2')
 
     t = time.time()
     lab.cable('r1', False)

@@ -150,7 +150,7 @@ def write_text(path, text):
 def pack(hmac, flags, vhid, now, nonce, seq, leases):
     """One signed datagram; expiries relative to `now` (0 stays infinite)."""
     body = "".join("%d %s %s %s %s\n" % ((0 if e == 0 else max(1, e - now)), m, ip, h, c)
-                   for e, m, ip, h, c in leases.values())
+                   for e, m, ip, h, c in sorted(leases.values(), key=_address_order))
     head = struct.pack(HEADER, MAGIC, flags, vhid, 0, now, nonce, seq)
     message = head + body.encode()
     return message + hmac.digest(HMAC_LABEL, message)

@@ -86,3 +86,19 @@ def test_uci_lease_sync_takes_ipv4_addresses_only():
     with pytest.raises(uciconfig.ConfigErrors) as e:
         _vhid("\toption dnsmasq '1'\n\tlist lease_sync 'fd00::2'\n")
     assert "carp.lan.lease_sync: 'fd00::2' is not valid: an IPv4 address" in str(e.value)
+
+
+def test_micropython_merges_and_signs_exactly_as_cpython():
+    import os
+    import subprocess
+    import sys
+    from tools import FIRMWARE, ROOT, command
+    script = os.path.join(ROOT, "tests", "mp", "check_leasesync.py")
+    outputs = []
+    for interpreter, env in ((command("micropython"), {"MICROPYPATH": FIRMWARE}),
+                             (sys.executable, {"PYTHONPATH": FIRMWARE})):
+        r = subprocess.run([interpreter, script], env=dict(os.environ, **env), capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stdout.endswith("ALL OK\n"), r.stdout + r.stderr
+        outputs.append(r.stdout)
+    assert outputs[0] == outputs[1]
