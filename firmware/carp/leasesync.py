@@ -196,14 +196,20 @@ class Replicator:
         self.text = None  # the lease file as last read
         self.released = {}  # (ip, mac) -> expiry: leases our dnsmasq dropped while serving
         self.serving = None
+        self.status_stamp = None
         self.last_sent = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(sockaddr.inet4(b"\0\0\0\0", port))
 
-    def master(self):
-        """Our vhid's state from carpd's status file (rewritten on every
-        transition): MASTER means our dnsmasq serves."""
+    def master(self, cached=False):
+        """Our vhid's state from carpd's status file (replaced on every
+        transition): MASTER means our dnsmasq serves. cached: parse the
+        JSON only when the file is another one than last time."""
+        stamp = _stamp(self.status_file)
+        if cached and stamp is not None and stamp == self.status_stamp:
+            return self.serving
+        self.status_stamp = stamp
         try:
             doc = json.loads(read_text(self.status_file) or "{}")
         except ValueError:
@@ -235,7 +241,7 @@ class Replicator:
         """Reads the status and the lease file; sends when either changed
         and on the heartbeat."""
         now = int(time.time())
-        serving = self.master()
+        serving = self.master(cached=True)
         text = read_text(self.leasefile)
         want = serving != self.serving
         changed = text != self.text
@@ -392,9 +398,11 @@ def main(argv):
 
 
 def _stamp(path):
+    """Tells one version of a file from another: inode (a file replaced by
+    rename is a new one), size and mtime."""
     try:
         st = os.stat(path)
-        return (st[8], st[6])  # mtime, size
+        return (st[1], st[6], st[8])
     except OSError:
         return None
 
