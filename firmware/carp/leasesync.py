@@ -76,12 +76,9 @@ def parse(text):
 
 
 def render(leases, others):
-    lines = ["%d %s %s %s %s" % lease for lease in sorted(leases.values(), key=_address_order)]
-    return "".join(line + "\n" for line in lines + others)
-
-
-def _address_order(lease):
-    return [int(part) for part in lease[2].split(".")]
+    # Sorted only to be deterministic (MicroPython's dicts keep no order).
+    lines = ["%d %s %s %s %s\n" % leases[ip] for ip in sorted(leases)]
+    return "".join(lines) + "".join(line + "\n" for line in others)
 
 
 def client(lease):
@@ -103,16 +100,19 @@ def merge(local, incoming, now, released=None):
     running dnsmasq must then be restarted to know it)."""
     merged = live(local, now)
     released = released or {}
+    holder = {client(lease): ip for ip, lease in merged.items()}  # client -> its address here
     for ip, lease in live(incoming, now).items():
         if released.get((ip, lease[1]), -1) >= lease[0]:
             continue  # our dnsmasq released it: do not bring it back
         who = client(lease)
-        rivals = [other for other in merged.values() if other[2] == ip or client(other) == who]
+        rivals = [merged[at] for at in (ip, holder.get(who)) if at in merged]
         if any(_lasts(other[0]) >= _lasts(lease[0]) for other in rivals):
             continue
         for other in rivals:
-            del merged[other[2]]
+            merged.pop(other[2], None)
+            holder.pop(client(other), None)
         merged[ip] = lease
+        holder[who] = ip
     learned = _bindings(merged) != _bindings(live(local, now))
     return merged, learned
 
@@ -149,8 +149,12 @@ def write_text(path, text):
 
 def pack(hmac, flags, vhid, now, nonce, seq, leases):
     """One signed datagram; expiries relative to `now` (0 stays infinite)."""
-    body = "".join("%d %s %s %s %s\n" % ((0 if e == 0 else max(1, e - now)), m, ip, h, c)
-                   for e, m, ip, h, c in sorted(leases.values(), key=_address_order))
+    lines = []
+    for ip in sorted(leases):
+        lease = leases[ip]
+        left = 0 if lease[0] == 0 else max(1, lease[0] - now)
+        lines.append("%d %s %s %s %s\n" % ((left,) + lease[1:]))
+    body = "".join(lines)
     head = struct.pack(HEADER, MAGIC, flags, vhid, 0, now, nonce, seq)
     message = head + body.encode()
     return message + hmac.digest(HMAC_LABEL, message)
@@ -283,8 +287,7 @@ class Replicator:
     def absorb(self, theirs, now):
         local, others = parse(read_text(self.leasefile))
         merged, learned = merge(local, theirs, now, self.released)
-        text = render(merged, others)
-        if text == render(live(local, now), others):
+        if merged == live(local, now):
             return
         if self.serving:
             if not learned:
@@ -300,6 +303,7 @@ class Replicator:
                 self._dnsmasq("start")
             self.log("learned leases from the peer; dnsmasq restarted with %d" % len(merged))
         else:
+            text = render(merged, others)
             write_text(self.leasefile, text)
         self.text = text
 
