@@ -1,6 +1,8 @@
 # Entry points for developers and CI (.ci/run calls `make test`).
 #   make deps       Debian packages + .venv with the test tools (root)
 #   make test       the whole test suite
+#   make check      the fast loop: everything but the lab (needs no root), ~1 min
+#   make fuzz       the receive-path fuzzer at 1,000,000 datagrams (FUZZ_SEED=n)
 #   make demo       failover demo in the network-namespace lab
 #   make bench      carp against ucarp and keepalived in the lab (minutes)
 #   make lab-clean  remove lab namespaces left behind by dead processes
@@ -21,7 +23,7 @@ WITH_VENV := PATH="$(VENV_BIN):$$PATH"
 PYTEST := $(PY) -m pytest -q
 PYTEST_FLAGS ?=
 
-.PHONY: deps apt-deps test demo bench lab-clean
+.PHONY: deps apt-deps test check fuzz demo bench lab-clean
 
 deps: $(DEPS_STAMP)
 
@@ -39,6 +41,14 @@ $(DEPS_STAMP): tests/requirements.txt | apt-deps
 
 test: deps
 	$(WITH_VENV) $(PYTEST) $(PYTEST_FLAGS) tests
+
+check: deps
+	$(WITH_VENV) $(PYTEST) $(PYTEST_FLAGS) --ignore=tests/lab tests
+
+FUZZ_COUNT ?= 1000000
+FUZZ_SEED ?= 1
+fuzz: deps
+	$(WITH_VENV) $(PY) tests/fuzz_receive.py $(FUZZ_COUNT) $(FUZZ_SEED)
 
 demo: deps
 	$(WITH_VENV) $(PY) board/lab/demo.py $(DEMO_FLAGS)

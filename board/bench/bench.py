@@ -11,8 +11,11 @@ Scenarios (each figure is the median of --runs runs, with min and max):
   uplink    r1's tracked uplink (a second interface) pulled
   fast      r1's cable pulled in sub-second mode (advbase 0 at 102 ms;
             keepalived VRRPv3 at advert_int 0.1)
-  flood     CPU per received packet on the master, and packets it sends per
-            packet received, under floods from c1 at fixed rates
+  flood     r1 master, r2 backup, c1 floods: CPU per received packet on the
+            master, packets it sends per packet received, the master's
+            longest gap between advertisements (captured on r2) and
+            takeovers (who holds the VIP, sampled every 50 ms); then one
+            long junk flood (--junk-seconds, 40 s)
   idle      CPU (us/s), wake-ups/s and RSS as master and as backup
   heap      carp's MicroPython heap with 1 and 4 vhids, and a run in a
             64 KB heap (-X heapsize=64K)
@@ -46,9 +49,13 @@ from measure import Probe, Usage, tx_packets  # noqa: E402
 REPO = C.REPO
 SCENARIOS = ("link", "stop", "uplink", "fast", "flood", "idle", "heap", "size")
 FAILOVERS = ("link", "stop", "uplink", "fast")
-FLOOD_KINDS = ("other", "lesser", "badhmac")
-FLOOD_RATES = (1000, 4000)      # packets per second
+FLOOD_KINDS = ("other", "lesser", "badhmac", "junk")
+# (kind, packets per second) of the CPU-per-packet runs
+FLOOD_PLAN = (("other", 1000), ("other", 4000), ("lesser", 1000), ("lesser", 4000),
+              ("badhmac", 1000), ("badhmac", 4000), ("badhmac", 10000), ("junk", 4000))
 FLOOD_SECONDS = 2.0
+JUNK_RATE = 4000
+JUNK_SECONDS = 40.0             # the flood that once split the pair
 IDLE_WINDOW = 3.0               # s per idle run
 ELECTION_TIMEOUT = 12.0         # s: the first master, whoever it is
 # keepalived repeats its gratuitous ARPs 5 s after becoming master
@@ -190,42 +197,88 @@ def supports(contender, scenario):
 
 # -- floods ----------------------------------------------------------------
 
-def flood_session(contender, runs, tmp, kinds=FLOOD_KINDS, rates=FLOOD_RATES, seconds=FLOOD_SECONDS):
-    """r1 alone, master; c1 floods it. -> {kind: {rate: [{cpu_us_per_packet, sent_per_received}]}}"""
+def flood_kind(contender, kind):
+    """flood.py's KIND for this contender (junk is the same for everyone)."""
+    return "junk-big" if kind == "junk" else "%s-%s" % (contender.protocol_for("1s"), kind)
+
+
+def _gap_ms(capture, source, start, end):
+    """Longest gap between source's advertisements captured in [start, end]
+    (wall-clock seconds), counting from the last one before start."""
+    from pcapfile import frames
+    times = [ts for ts, frame in frames(capture)
+             if len(frame) >= 34 and frame[23] == 112 and "%d.%d.%d.%d" % tuple(frame[26:30]) == source]
+    inside = [t for t in times if t <= end]
+    before = [t for t in inside if t < start]
+    inside = ([before[-1]] if before else []) + [t for t in inside if t >= start]
+    if len(inside) < 2:
+        return None
+    return max(b - a for a, b in zip(inside, inside[1:])) * 1000
+
+
+def flood_run(lab, kernel, usage, contender, kind, rate, seconds, capture, idle):
+    """One flood from c1 -> {cpu_us_per_packet, sent_per_received, takeovers, max_gap_ms}."""
+    before, txb, started = usage.sample(), tx_packets(lab, "r1"), time.time()
+    flood = lab.start("c1", [sys.executable, str(HERE / "flood.py"), lab.dev, lab.ip["c1"], lab.vip,
+                             flood_kind(contender, kind), str(rate), str(seconds), C.PASSPHRASE])
+    samples = takeovers = 0
+    deadline = time.monotonic() + seconds + 30
+    while flood.poll() is None and time.monotonic() < deadline:
+        samples += 1
+        takeovers += kernel.holders() != ["r1"]
+        time.sleep(0.05)
+    out, _ = flood.communicate(timeout=10)
+    after, txa, ended = usage.sample(), tx_packets(lab, "r1"), time.time()
+    sent = int(out.split()[0])
+    span = after["t"] - before["t"]
+    cpu = after["cpu_ns"] - before["cpu_ns"] - idle["cpu_ns_per_s"] * span
+    extra_tx = txa - txb - idle["tx_per_s"] * span
+    time.sleep(1.5)  # the capture has the advertisement after the flood
+    return {"cpu_us_per_packet": max(cpu, 0) / sent / 1000,
+            "sent_per_received": max(extra_tx, 0) / sent,
+            "takeovers": takeovers, "samples": samples,
+            "max_gap_ms": _gap_ms(capture, lab.ip["r1"], started, ended)}
+
+
+def flood_session(contender, runs, tmp, plan=FLOOD_PLAN, seconds=FLOOD_SECONDS, junk_seconds=JUNK_SECONDS):
+    """r1 master and r2 backup; c1 floods. -> {kind: {rate: [run]}}, with
+    the long junk flood under kind "junk-long"."""
     out = {}
     with Lab() as lab, Kernel(lab) as kernel:
+        capture = str(tmp / "r2-sees-r1.pcap")
+        dump = lab.start("r2", ["tcpdump", "-i", lab.dev, "--immediate-mode", "-n", "-U", "-w", capture,
+                                "ip proto 112 and src host %s" % lab.ip["r1"]], log=str(tmp / "tcpdump.log"))
         r1 = contender.start(lab, "r1", tmp)
         if kernel.wait_holders(["r1"], ELECTION_TIMEOUT) is None:
             raise BenchError("%s: r1 did not become master\n%s" % (contender.name, r1.log_text()[-2000:]))
+        r2 = contender.start(lab, "r2", tmp)
         time.sleep(QUIET)
+        if kernel.holders() != ["r1"]:
+            raise BenchError("%s: r1 lost the VIP to r2 before any flood\n%s" % (contender.name, r2.log_text()[-2000:]))
         usage = Usage(r1.proc.pid)
         idle0, tx0 = usage.sample(), tx_packets(lab, "r1")
         time.sleep(3.0)
         idle1, tx1 = usage.sample(), tx_packets(lab, "r1")
         span = idle1["t"] - idle0["t"]
-        idle_cpu = (idle1["cpu_ns"] - idle0["cpu_ns"]) / span
-        idle_tx = (tx1 - tx0) / span
-        protocol = contender.protocol_for("1s")
-        for kind in kinds:
-            time.sleep(QUIET)
-            for rate in rates:
-                for _ in range(runs):
-                    before, txb = usage.sample(), tx_packets(lab, "r1")
-                    r = lab.run("c1", [sys.executable, str(HERE / "flood.py"), lab.dev, lab.ip["c1"], lab.vip,
-                                       "%s-%s" % (protocol, kind), str(rate), str(seconds), C.PASSPHRASE],
-                                timeout=seconds + 30)
-                    after, txa = usage.sample(), tx_packets(lab, "r1")
-                    sent = int(r.stdout.split()[0])
-                    span = after["t"] - before["t"]
-                    cpu = after["cpu_ns"] - before["cpu_ns"] - idle_cpu * span
-                    extra_tx = txa - txb - idle_tx * span
-                    out.setdefault(kind, {}).setdefault(str(rate), []).append({
-                        "cpu_us_per_packet": max(cpu, 0) / sent / 1000,
-                        "sent_per_received": max(extra_tx, 0) / sent,
-                        "still_master": kernel.holders() == ["r1"]})
-                    time.sleep(0.5)
-        if r1.proc.poll() is not None:
-            raise BenchError("%s died under the flood\n%s" % (contender.name, r1.log_text()[-2000:]))
+        idle = {"cpu_ns_per_s": (idle1["cpu_ns"] - idle0["cpu_ns"]) / span, "tx_per_s": (tx1 - tx0) / span}
+        last_kind = None
+        for kind, rate in list(plan) + ([("junk-long", JUNK_RATE)] if junk_seconds else []):
+            if kind != last_kind:
+                time.sleep(QUIET)
+                last_kind = kind
+            long_run = kind == "junk-long"
+            for _ in range(1 if long_run else runs):
+                r = flood_run(lab, kernel, usage, contender, "junk" if long_run else kind, rate,
+                              junk_seconds if long_run else seconds, capture, idle)
+                out.setdefault(kind, {}).setdefault(str(rate), []).append(r)
+                if kernel.holders() != ["r1"]:  # a takeover: let the pair settle before the next run
+                    kernel.wait_holders(["r1"], ELECTION_TIMEOUT)
+                    time.sleep(QUIET)
+                time.sleep(0.5)
+        lab.stop(dump, signal.SIGINT)
+        for proc, node in ((r1, "r1"), (r2, "r2")):
+            if proc.proc.poll() is not None:
+                raise BenchError("%s on %s died under the flood\n%s" % (contender.name, node, proc.log_text()[-2000:]))
     return out
 
 
@@ -350,18 +403,21 @@ def run(args, work):
     if "flood" in only:
         for c in everyone:
             tmp = Path(tempfile.mkdtemp(dir=str(work)))
-            raw = flood_session(c, args.runs, tmp)
+            raw = flood_session(c, args.runs, tmp, junk_seconds=args.junk_seconds)
             result["flood"][c.name] = {}
             for kind, by_rate in raw.items():
                 for rate, runs in by_rate.items():
                     entry = {"runs": runs,
                              "cpu_us_per_packet": summary([r["cpu_us_per_packet"] for r in runs]),
                              "sent_per_received": summary([r["sent_per_received"] for r in runs]),
-                             "still_master": all(r["still_master"] for r in runs)}
+                             "max_gap_ms": summary([r["max_gap_ms"] for r in runs]),
+                             "takeovers": sum(1 for r in runs if r["takeovers"])}
                     result["flood"][c.name].setdefault(kind, {})[rate] = entry
-                    say("flood %s %s %s/s: %.2f us/packet, %.3f sent/received" % (
-                        c.name, kind, rate, entry["cpu_us_per_packet"]["median"],
-                        entry["sent_per_received"]["median"]))
+                    say("flood %s %s %s/s: %.2f us/packet, %.3f sent/received, longest advertisement gap %s ms, "
+                        "%d run(s) with a takeover" % (
+                            c.name, kind, rate, entry["cpu_us_per_packet"]["median"],
+                            entry["sent_per_received"]["median"], _f((entry["max_gap_ms"] or {}).get("max")),
+                            entry["takeovers"]))
     if "idle" in only:
         for c in everyone:
             for mode in ("1s", "fast"):
@@ -444,18 +500,22 @@ def markdown(result):
         if by:
             row(label, dict((n, v[key] if not v["unstable"] else dict(v[key] or {"n": 0}, unstable=v["unstable"]))
                             for n, v in by.items()))
+    for kind, rate in FLOOD_PLAN:
+        stats = flood_stats(result, kind, rate, "cpu_us_per_packet")
+        if stats:
+            row("CPU per packet, flood of %s at %d/s (µs)" % (FLOOD_LABEL[kind], rate), stats, "%.1f")
     for kind in FLOOD_KINDS:
-        for rate in FLOOD_RATES:
-            stats = dict((n, v[kind][str(rate)]["cpu_us_per_packet"]) for n, v in result["flood"].items()
-                         if kind in v and str(rate) in v[kind])
-            if stats:
-                row("CPU per packet, flood of %s at %d/s (µs)" % (FLOOD_LABEL[kind], rate), stats, "%.1f")
-    for kind in FLOOD_KINDS:
-        rate = str(FLOOD_RATES[-1])
-        stats = dict((n, v[kind][rate]["sent_per_received"]) for n, v in result["flood"].items()
-                     if kind in v and rate in v[kind])
+        rate = max(r for k, r in FLOOD_PLAN if k == kind)
+        stats = flood_stats(result, kind, rate, "sent_per_received")
         if stats:
             row("packets sent per packet received, %s at %s/s" % (FLOOD_LABEL[kind], rate), stats, "%.2f")
+    for kind, rate in FLOOD_PLAN + (("junk-long", JUNK_RATE),):
+        stats = flood_stats(result, kind, rate, "max_gap_ms")
+        if stats:
+            row("master's longest advertisement gap, %s at %d/s (ms)" % (FLOOD_LABEL[kind], rate), stats)
+    takeovers = dict((n, {"median": forged_takeovers(v), "n": 1}) for n, v in result["flood"].items())
+    if takeovers:
+        row("runs of a flood without the password in which the backup took the VIP", takeovers)
     for mode, mode_label in (("1s", "advbase 1"), ("fast", "sub-second")):
         by = result["idle"].get(mode)
         if not by:
@@ -515,21 +575,29 @@ def targets(result):
     if stop:
         rows.append(("SIGTERM: outage ≤ 50 ms at advbase 1", stop["max"] <= 50,
                      "worst of %d: %.0f ms" % (stop["n"], stop["max"])))
-    for kind in FLOOD_KINDS:
-        for rate in FLOOD_RATES:
-            mine = get("flood", ours, kind, str(rate), "cpu_us_per_packet")
-            theirs = get("flood", "ucarp", kind, str(rate), "cpu_us_per_packet")
-            if mine and theirs:
-                rows.append(("flood of %s at %d/s: CPU per packet ≤ ucarp's" % (FLOOD_LABEL[kind], rate),
-                             mine["median"] <= theirs["median"],
-                             "%.1f µs against %.1f µs" % (mine["median"], theirs["median"])))
-    amplified = [get("flood", ours, kind, str(rate), "sent_per_received")
-                 for kind in FLOOD_KINDS for rate in FLOOD_RATES]
+    for kind, rate in FLOOD_PLAN:
+        mine = get("flood", ours, kind, str(rate), "cpu_us_per_packet")
+        theirs = get("flood", "ucarp", kind, str(rate), "cpu_us_per_packet")
+        if mine and theirs:
+            rows.append(("flood of %s at %d/s: CPU per packet ≤ ucarp's" % (FLOOD_LABEL[kind], rate),
+                         mine["median"] <= theirs["median"],
+                         "%.1f µs against %.1f µs" % (mine["median"], theirs["median"])))
+    amplified = [get("flood", ours, kind, str(rate), "sent_per_received") for kind, rate in FLOOD_PLAN]
     amplified = [a for a in amplified if a]
     if amplified:
         worst = max(a["max"] for a in amplified)
         rows.append(("no amplification (packets sent per packet received)", worst <= 0.01,
                      "at most %.3f" % worst))
+    gaps = [get("flood", ours, kind, str(rate), "max_gap_ms") for kind, rate in FLOOD_PLAN + (("junk-long", JUNK_RATE),)]
+    gaps = [g for g in gaps if g]
+    if gaps:
+        worst = max(g["max"] for g in gaps)
+        rows.append(("master's longest advertisement gap under any flood ≤ interval + 50 ms", worst <= 1050,
+                     "%.0f ms" % worst))
+    flood = get("flood", ours)
+    if flood:
+        taken = forged_takeovers(flood)
+        rows.append(("no takeover under a flood without the password", taken == 0, "%d run(s) with one" % taken))
     for role in ("master", "backup"):
         idle = get("idle", "1s", ours, role, "cpu_us_per_s")
         if idle:
@@ -541,7 +609,7 @@ def targets(result):
                          "runs" if h["master_of_all"] and h["alive"] else (h.get("error") or "fails")))
     if not rows:
         return ""
-    out = "\nTargets (issue #7), for carp on MicroPython:\n\n| target | met | measured |\n|---|---|---|\n"
+    out = "\nTargets, for carp on MicroPython:\n\n| target | met | measured |\n|---|---|---|\n"
     for what, met, figure in rows:
         out += "| %s | %s | %s |\n" % (what, "yes" if met else "**no**", figure)
     return out
@@ -552,7 +620,20 @@ def _kb(n):
 
 
 FLOOD_LABEL = {"other": "another vhid's advertisements", "lesser": "a less preferred sender",
-               "badhmac": "bad HMACs (VRRP: bad checksums)"}
+               "badhmac": "bad HMACs (VRRP: bad checksums)",
+               "junk": "4,050-byte protocol-112 junk", "junk-long": "4,050-byte junk for %d s" % JUNK_SECONDS}
+
+
+def forged_takeovers(by_kind):
+    """Runs with a takeover, among the floods of senders without the password.
+    (The less preferred sender has it: a preempting backup rightly takes
+    over from such a master, as OpenBSD's would.)"""
+    return sum(e.get("takeovers", 0) for kind, by in by_kind.items() if kind != "lesser" for e in by.values())
+
+
+def flood_stats(result, kind, rate, key):
+    return dict((n, v[kind][str(rate)][key]) for n, v in result["flood"].items()
+                if kind in v and str(rate) in v[kind] and v[kind][str(rate)].get(key))
 
 README_BEGIN = "<!-- bench:begin -->"
 README_END = "<!-- bench:end -->"
@@ -576,6 +657,8 @@ def update_readme(text, result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--junk-seconds", type=float, default=JUNK_SECONDS,
+                        help="the long junk flood of the flood scenario (0: none)")
     parser.add_argument("--only", help="comma-separated scenarios: " + ",".join(SCENARIOS))
     parser.add_argument("--contenders", default="carp-mpy,carp-cpy,ucarp,keepalived")
     parser.add_argument("--json", default=str(REPO / "build" / "bench.json"))

@@ -12,6 +12,9 @@ KIND (the protocol comes first, then what the packet is):
     vrrp2-* vrrp3-*  the same for VRRP (keepalived): other vrid 2, lesser
                   priority 50, and for "badhmac" a wrong checksum (VRRP has
                   no HMAC, so the checksum is its integrity check)
+    junk-big      4,050-byte protocol-112 datagrams of random content to
+                  224.0.0.18, TTL 255 (what a host without the password can
+                  send: the kernel fragments and reassembles them)
 
 Frames are built once, independently of firmware/carp (hashlib/hmac and
 struct only), and written to an AF_PACKET socket, so the sender costs
@@ -19,6 +22,7 @@ almost nothing per packet. Prints the number sent and the seconds taken.
 The loop is bounded by SECONDS."""
 import hashlib
 import hmac
+import random
 import socket
 import struct
 import sys
@@ -81,14 +85,34 @@ def payload(kind, src, vip, passphrase):
     raise SystemExit("flood: unknown protocol in %r" % kind)
 
 
+JUNK_DATAGRAM = 4050
+IP_MTU_DISCOVER = 10  # linux/in.h; this tool runs on the test host
+IP_PMTUDISC_DONT = 0
+
+
+def junk_sender(dev, src):
+    """A raw IPv4 socket: the kernel writes the header and fragments."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, PROTO)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(src))
+    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
+    s.setsockopt(socket.IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_DONT)
+    junk = bytes(random.Random(112).randrange(256) for _ in range(JUNK_DATAGRAM - 20))
+    return lambda: s.sendto(junk, ("224.0.0.18", 0))
+
+
 def main(argv):
     dev, src, vip, kind, rate, seconds, passphrase = argv
     rate, seconds = int(rate), float(seconds)
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((dev, 0))
-    with open("/sys/class/net/%s/address" % dev) as f:
-        src_mac = bytes.fromhex(f.read().strip().replace(":", ""))
-    frame = ip_frame(src_mac, src, payload(kind, src, vip, passphrase))
+    if kind == "junk-big":
+        send = junk_sender(dev, src)
+    else:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind((dev, 0))
+        with open("/sys/class/net/%s/address" % dev) as f:
+            src_mac = bytes.fromhex(f.read().strip().replace(":", ""))
+        frame = ip_frame(src_mac, src, payload(kind, src, vip, passphrase))
+        send = lambda: s.send(frame)  # noqa: E731
     total = int(rate * seconds)
     sent = 0
     start = time.monotonic()
@@ -100,7 +124,7 @@ def main(argv):
             break
         due = min(total, int((now - start) * rate) + 1)
         while sent < due:
-            s.send(frame)
+            send()
             sent += 1
         time.sleep(0.001)
     print(sent, "%.3f" % (time.monotonic() - start))

@@ -5,6 +5,7 @@
           [-b ADVBASE] [-k ADVSKEW] [-P] [-r DEADRATIO] [--demote N]
                                          one vhid, ucarp-compatible options
     carpd status [--json] [-f FILE]      the running daemon's status
+    carpd --check [-c FILE]              validate a UCI file, run nothing
 """
 import sys
 
@@ -13,7 +14,10 @@ from carp import config
 USAGE = """usage: carpd [-c FILE]                       (UCI, default /etc/config/carp)
        carpd -i DEV -v VHID -p PASS -a VIP[/LEN] [options]
        carpd status [--json] [-f FILE]
+       carpd --check [-c FILE]
   -c, --config FILE     read every vhid from this UCI file; SIGHUP re-reads it
+      --check           only validate the UCI file the way the daemon reads it:
+                        every error on stderr, exit status 1 if there is one
   -i, --interface DEV   interface the virtual addresses live on (required)
   -s, --srcip IP        source of advertisements and tie-break address
                         (default: the first IPv4 address of DEV)
@@ -40,6 +44,7 @@ OPTIONS = {
     "advbase": ("b", True), "advskew": ("k", True), "preempt": ("P", False),
     "deadratio": ("r", True), "demote": ("", True), "help": ("h", False),
     "version": ("V", False), "config": ("c", True), "peer": ("", True),
+    "check": ("", False),
 }
 DEFAULT_CONFIG = "/etc/config/carp"
 _BY_SHORT = dict((short, name) for name, (short, _) in OPTIONS.items() if short)
@@ -148,16 +153,38 @@ def _uci(path):
     bytecode and are needed only while (re)loading: they are imported for
     each load and dropped again, so MicroPython's heap does not keep them."""
 
+    # The network file next to it, as libuci reads a package from its
+    # config directory: /etc/config/carp -> /etc/config/network.
+    folder, slash, _ = path.rpartition("/")
+    network = folder + slash + "network"
+
     def load():
         from carp import uciconfig
         try:
-            return uciconfig.load(path)
+            return uciconfig.load(path, network)
         finally:
             del uciconfig
             forget("uciconfig", "uci")
 
     settings, configs = load()
     return settings, configs, load
+
+
+def check(path):
+    """carpd --check: the init script runs it before start and reload, the
+    rpcd plugin for LuCI; the same reader as the daemon, so what passes here
+    is what the daemon runs."""
+    try:
+        settings, configs, _ = _uci(path)
+    except OSError as e:
+        sys.stderr.write("carpd: cannot read %s: %s\n" % (path, e))
+        return 1
+    except ValueError as e:  # ConfigErrors: one error per line; UciError: one line
+        sys.stderr.write("%s\n" % e)
+        return 1
+    print("carpd: %s is valid: %d vhid%s enabled%s" % (path, len(configs), "" if len(configs) == 1 else "s",
+                                                       "" if settings.enabled else ", carp disabled"))
+    return 0
 
 
 def forget(*names):
@@ -187,6 +214,10 @@ def main(argv=None):
             from carp import VERSION
             print("carp " + VERSION)
             return 0
+        if seen.get("check"):
+            if len(seen) > 1 + ("config" in seen):
+                raise UsageError("--check takes only %s" % _where("config"))
+            return check(_one(seen, "config", DEFAULT_CONFIG))
         if seen.get("config") or not argv:
             if len(seen) > 1:
                 raise UsageError("%s cannot be combined with other options" % _where("config"))

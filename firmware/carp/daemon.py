@@ -1,9 +1,9 @@
 """The event loop: sockets and timers in, machines decide, edges act.
 
 Data path, one direction only:
-    CarpSocket / Carp6Receiver -> Daemon.receive4/6 (reject early, count why)
-    -> Daemon.accept -> Machine.on_advert -> action bits -> Daemon.apply
-    (address / advertisement / ARP and NA / log / status)
+    CarpSocket / Carp6Receiver (kernel filter: kfilter.py) -> Daemon.drain
+    -> packet.Inbox.parse4/6 (reject early, count why) -> Machine.on_advert
+    -> action bits -> Daemon.apply (address / advertisement / ARP and NA / log / status)
 Timers: Daemon.run_timers -> Machine.on_timer -> Daemon.apply.
 Control: a stop or reload request (launcher FIFO, or a signal on CPython)
 -> Daemon.stop / Daemon.reconfigure.
@@ -16,36 +16,34 @@ import select
 import sys
 import time
 
-from carp import clock, machine, netlink, rawsock, sockaddr, status, track, wire
+from carp import clock, kfilter, machine, netlink, packet, rawsock, sockaddr, status, track, wire
+from carp.abi import EAGAIN
 from carp.group import Group, random_counter
 from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
 
 AF_INET = sockaddr.AF_INET
 AF_INET6 = sockaddr.AF_INET6
 
-# Why packets were dropped; counters are indexed by these.
-DROP_SHORT = 0
-DROP_TTL = 1
-DROP_VERSION = 2
-DROP_VHID = 3
-DROP_CHECKSUM = 4
-DROP_OWN = 5
-DROP_HMAC = 6
-DROP_REASONS = ("short", "bad_ttl", "bad_version", "unknown_vhid", "bad_checksum", "own_packet", "bad_hmac")
+DROP_REASONS = packet.DROP_REASONS  # why packets were dropped; counters are indexed by these
 
-RECEIVE_BUFFER = 4096
-EAGAIN = 11  # Linux, every architecture OpenWrt builds for
+RECEIVE_BUFFER = 128  # one datagram: sockets read exactly their packet length (76 at most)
 
-# Pacing under a flood. A wake-up costs more than the packets it reads, so
-# when more than FLOOD_PACKETS arrive within FLOOD_WINDOW_MS the loop waits
-# up to FLOOD_PAUSE_MS after each turn and then reads what gathered in one
-# go (as libpcap's block timeout does for ucarp). The wait never passes a
-# timer, and packets are handled before timers, so a live master is never
-# missed: only the handling of packets is late, by at most FLOOD_PAUSE_MS.
+# Pacing under a flood of packets that pass the kernel filter (right length,
+# TTL and vhid: forged advertisements). A wake-up costs more than the packets
+# it reads, so when more than FLOOD_PACKETS arrive within FLOOD_WINDOW_MS the
+# loop pauses after each turn and then reads what gathered in one go, as
+# libpcap's block timeout does for ucarp. The pause ends at the next timer,
+# after FLOOD_PAUSE_MS, on a stop, reload or link event, or when a sampling
+# socket (the same kernel filter, passing one packet in SAMPLE_ONE_IN at
+# random) becomes readable: about SAMPLE_ONE_IN packets have gathered by then,
+# at any rate. So a slow flood is read in large batches, a fast one in
+# batches of about SAMPLE_ONE_IN, and the receive queue (thousands of packets)
+# never overflows: a live master is never missed, only handled late.
 FLOOD_WINDOW_MS = 100
 FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
-FLOOD_PAUSE_MS = 10
-DRAIN_READS = 256  # reads per wake-up (CPython's recv_into reads one datagram)
+FLOOD_PAUSE_MS = 100
+SAMPLE_ONE_IN = 128
+DRAIN_READS = 256  # datagrams per wake-up, at most
 
 
 class Fatal(Exception):
@@ -69,7 +67,10 @@ class Interface:
         self.running = link.running()
         self.carp = rawsock.CarpSocket(link.name, link.index)
         self.arp = rawsock.ArpSocket(link.name, link.index)
+        # The same filter, one packet in SAMPLE_ONE_IN: what ends a flood pause.
+        self.carp_sample = rawsock.CarpSocket(link.name, link.index, rawsock.SMALL_QUEUE_BYTES)
         self.carp6 = None  # IPv6 sockets only when a vhid here uses IPv6
+        self.carp6_sample = None
         self.carp6_send = None
         self.nd = None
         self.by_vhid = [None] * 256
@@ -80,12 +81,26 @@ class Interface:
             self.carp6_send = rawsock.Carp6Sender(self.name, self.index)
             self.nd = rawsock.NdSocket(self.name, self.index)
             self.carp6 = rawsock.Carp6Receiver(self.name, self.index)
+            self.carp6_sample = rawsock.Carp6Receiver(self.name, self.index, rawsock.SMALL_QUEUE_BYTES)
+
+    def update_filters(self):
+        """Let the kernel pass exactly the vhids (and peers) configured here now."""
+        v4 = kfilter.program4([(g.vhid, g.has_peers, g.peers4) for g in self.groups])
+        self.carp.set_filter(v4)
+        self.carp_sample.set_filter(kfilter.sampled(v4, SAMPLE_ONE_IN))
+        if self.carp6 is not None:
+            v6 = kfilter.program6([(g.vhid, g.has_peers, g.peers6) for g in self.groups])
+            self.carp6.set_filter(v6)
+            self.carp6_sample.set_filter(kfilter.sampled(v6, SAMPLE_ONE_IN))
+
+    def samplers(self):
+        return [s for s in (self.carp_sample, self.carp6_sample) if s is not None]
 
     def fds(self):
         return [s.fileno() for s in (self.carp, self.carp6) if s is not None]
 
     def close(self):
-        for s in (self.carp, self.arp, self.carp6, self.carp6_send, self.nd):
+        for s in (self.carp, self.carp_sample, self.arp, self.carp6, self.carp6_sample, self.carp6_send, self.nd):
             if s is not None:
                 s.close()
 
@@ -103,7 +118,8 @@ class Daemon:
         self.by_fd = {}
         self.groups = []
         self.drops = [0] * len(DROP_REASONS)
-        self.rxbuf = bytearray(RECEIVE_BUFFER)
+        self.inbox = packet.Inbox(RECEIVE_BUFFER)
+        self.rxbuf = self.inbox.buf
         self.window_start = clock.ticks_ms()
         self.window_packets = 0
         self.packets_per_s = 0  # in the last full window, for status
@@ -120,6 +136,7 @@ class Daemon:
         self.pause_poller = select.poll()
         self.pause_poller.register(self.events_fd, select.POLLIN)
         self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
+        self.samplers = []  # every interface's sampling sockets (see SAMPLE_ONE_IN)
         self.control = {}  # fd -> function reading one control request
         self.status_path = settings.status_file if settings else None
         self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
@@ -146,12 +163,14 @@ class Daemon:
             raise Fatal("interface %s does not exist" % name)
         iface = Interface(link)
         self.interfaces.append(iface)
-        self._register(iface.carp.fileno(), iface)
+        self._register(iface, iface.carp, iface.carp_sample)
         return iface
 
-    def _register(self, fd, iface):
-        self.by_fd[fd] = iface
-        self.poller.register(fd, select.POLLIN)
+    def _register(self, iface, sock, sampler):
+        self.by_fd[sock.fileno()] = iface
+        self.poller.register(sock.fileno(), select.POLLIN)
+        self.samplers.append(sampler)
+        self.pause_poller.register(sampler.fileno(), select.POLLIN)
 
     def _own_addresses(self, iface, family, cfg):
         vips = cfg.addrs(family)
@@ -173,13 +192,14 @@ class Daemon:
         if uses_v6:
             if iface.carp6 is None:
                 iface.enable_ipv6()
-                self._register(iface.carp6.fileno(), iface)
+                self._register(iface, iface.carp6, iface.carp6_sample)
             link_local = [a for a, _ in self._own_addresses(iface, AF_INET6, cfg) if wire.is_link_local6(a)]
             source6 = link_local[0] if link_local else None
         group = Group(cfg, iface, source4, source6, random_counter(), len(DROP_REASONS))
         iface.by_vhid[cfg.vhid] = group
         iface.groups.append(group)
         self.groups.append(group)
+        iface.update_filters()
         return group
 
     def _remove_group(self, group):
@@ -187,10 +207,15 @@ class Daemon:
         iface.by_vhid[group.vhid] = None
         iface.groups.remove(group)
         self.groups.remove(group)
-        if not iface.groups:
+        if iface.groups:
+            iface.update_filters()
+        else:
             for fd in iface.fds():
                 self.poller.unregister(fd)
                 del self.by_fd[fd]
+            for sampler in iface.samplers():
+                self.pause_poller.unregister(sampler.fileno())
+                self.samplers.remove(sampler)
             iface.close()
             self.interfaces.remove(iface)
 
@@ -296,76 +321,52 @@ class Daemon:
             log(": cannot write %s: %s" % (self.status_path, e))
 
     # -- inputs -------------------------------------------------------------
-    def receive4(self, iface, n, now):
-        """Check the IPv4 packets in rxbuf[:n]. MicroPython's readinto() may
-        return several queued datagrams back to back; each IPv4 header's total
-        length says where the next one starts (CPython reads one at a time)."""
-        buf = self.rxbuf
-        start = 0
-        while n - start >= 20:
-            length = (buf[start + 2] << 8) | buf[start + 3]
-            if length < 20 or start + length > n:
-                break  # cut short by the buffer's end
-            self.window_packets += 1
-            off = start + (buf[start] & 0x0F) * 4
-            if start + length < off + wire.HEADER_LEN:
-                self.drops[DROP_SHORT] += 1
-            else:
-                self.accept(iface, off, buf[start + 8], start + 12, 4, now)
-            start += length
-        if start < n:
-            self.drops[DROP_SHORT] += 1
-
-    def receive6(self, iface, n, now):
-        """Check the IPv6 packets in rxbuf[:n] (kernel-filtered to next header
-        112), walking them by their payload length as receive4 does."""
-        buf = self.rxbuf
-        start = 0
-        while n - start >= rawsock.IPV6_HEADER_LEN:
-            length = rawsock.IPV6_HEADER_LEN + ((buf[start + 4] << 8) | buf[start + 5])
-            if start + length > n:
+    def drain(self, iface, sock, v6):
+        """Read the socket until it is empty (bounded), one datagram and one
+        verdict at a time. (A flag, not a bound method, picks the family: no
+        allocation.)"""
+        inbox = self.inbox
+        buf = inbox.buf
+        read = sock.read
+        length = sock.packet_len
+        by_vhid = iface.by_vhid
+        drops = self.drops
+        count = 0
+        for _ in range(DRAIN_READS):
+            try:
+                n = read(buf, length)
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:  # empty (CPython)
+                    break
+                raise
+            if not n:  # empty (MicroPython)
                 break
-            self.window_packets += 1
-            off = start + rawsock.IPV6_HEADER_LEN
-            if length < rawsock.IPV6_HEADER_LEN + wire.HEADER_LEN:
-                self.drops[DROP_SHORT] += 1
+            count += 1
+            verdict = inbox.parse6(n, by_vhid) if v6 else inbox.parse4(n, by_vhid)
+            if verdict == packet.ACCEPTED:
+                self.on_advert(inbox, clock.ticks_ms())
             else:
-                self.accept(iface, off, buf[start + 7], start + 8, 16, now)
-            start += length
-        if start < n:
-            self.drops[DROP_SHORT] += 1
+                drops[verdict] += 1
+                if inbox.vhid is not None:
+                    inbox.vhid.drops[verdict] += 1
+        self.window_packets += count
 
-    def accept(self, iface, off, hop_limit, src, src_len, now):
-        """The checks common to both families, cheapest first; a valid
-        advertisement goes to its machine. The reject path allocates nothing."""
+    def on_advert(self, received, now):
+        """A valid advertisement: its machine decides."""
+        group = received.vhid
         buf = self.rxbuf
-        if hop_limit != wire.TTL:
-            self.drops[DROP_TTL] += 1
-            return
-        if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
-            self.drops[DROP_VERSION] += 1
-            return
-        group = iface.by_vhid[buf[off + wire.OFF_VHID]]
-        if group is None:
-            self.drops[DROP_VHID] += 1
-            return
-        reason = -1
-        if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
-            reason = DROP_CHECKSUM
-        elif wire.equal_at(buf, off + wire.OFF_COUNTER, group.counter, wire.COUNTER_LEN):
-            reason = DROP_OWN  # our own advertisement came back: a loop
-        elif not group.mac_ok(buf, off):
-            reason = DROP_HMAC
-        if reason >= 0:
-            self.drops[reason] += 1
-            group.drops[reason] += 1
-            return
+        off = received.carp
         group.rx += 1
-        group.remember_peer(buf, src, src_len)
-        ours = group.source4 if src_len == 4 else group.source6
-        tie = machine.tie(ours, buf, src) if ours is not None else machine.TIE_PEER_WINS
-        actions = group.machine.on_advert(now, buf[off + wire.OFF_ADVBASE], buf[off + wire.OFF_ADVSKEW],
-                                          buf[off + wire.OFF_DEMOTE], tie)
+        group.remember_peer(buf, received.source, received.source_len)
+        m = group.machine
+        advbase = buf[off + wire.OFF_ADVBASE]
+        advskew = buf[off + wire.OFF_ADVSKEW]
+        demote = buf[off + wire.OFF_DEMOTE]
+        ours = group.source4 if received.source_len == 4 else group.source6
+        tie = machine.TIE_PEER_WINS
+        if ours is not None and m.needs_tie(advbase, advskew, demote):
+            tie = machine.tie(ours, buf, received.source)
+        actions = m.on_advert(now, advbase, advskew, demote, tie)
         if actions:
             self.apply(group, actions)
 
@@ -447,13 +448,23 @@ class Daemon:
                 self.write_status()
 
     def on_icmp(self, now):
-        n = self.icmp.read_into(self.rxbuf)
-        if not n:
-            return
+        buf = self.rxbuf
         changed = False
-        for source, seq in self.icmp.replies(self.rxbuf, n):
+        for _ in range(DRAIN_READS):
+            try:
+                n = self.icmp.read_into(buf)
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:
+                    break
+                raise
+            if not n:
+                break
+            seq = self.icmp.reply_seq(buf, n)
+            if seq < 0:
+                continue
             for t in self.trackers:
-                if isinstance(t, track.PingTracker) and t.packed == source and t.on_reply(seq):
+                if isinstance(t, track.PingTracker) and wire.equal_at(buf, packet.OFF4_SOURCE, t.packed, 4) \
+                        and t.on_reply(seq):
                     changed = True
         if changed:
             self.update_demotion(now)
@@ -574,7 +585,21 @@ class Daemon:
             if pause < 0 or pause > FLOOD_PAUSE_MS:
                 pause = FLOOD_PAUSE_MS
             if pause:
+                for sampler in self.samplers:
+                    self.discard(sampler)
                 self.pause_poll(pause)
+
+    def discard(self, sock):
+        """Empty a sampling socket: only its becoming readable matters."""
+        buf = self.inbox.buf
+        for _ in range(DRAIN_READS):
+            try:
+                if not sock.read_into(buf):
+                    return
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:
+                    return
+                raise
 
     def handle(self, fd):
         """A descriptor is readable: a packet, a link event, or a control request."""
@@ -594,25 +619,6 @@ class Daemon:
                 self.stopping = True
             elif request == "reload":
                 self.reload()
-
-    def drain(self, iface, sock, v6):
-        """Read the socket until it is empty (bounded). MicroPython's readinto
-        returns what is queued back to back and None once it is empty;
-        CPython's recv_into returns one datagram and raises once empty.
-        (A flag, not a bound method, picks the family: no allocation.)"""
-        for _ in range(DRAIN_READS):
-            try:
-                n = sock.read_into(self.rxbuf)
-            except OSError as e:
-                if e.args and e.args[0] == EAGAIN:  # empty (CPython)
-                    return
-                raise
-            if not n:
-                return
-            if v6:
-                self.receive6(iface, n, clock.ticks_ms())
-            else:
-                self.receive4(iface, n, clock.ticks_ms())
 
     def reload(self):
         if self.reload_config is None:

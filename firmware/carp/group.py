@@ -2,11 +2,10 @@
 it, and what it has seen (for status). No event loop here."""
 import time
 
-from carp import machine, rawsock, sockaddr, wire
+from carp import machine, packet, rawsock, sockaddr, wire
 
 AF_INET = sockaddr.AF_INET
 AF_INET6 = sockaddr.AF_INET6
-CACHE_LEN = wire.COUNTER_LEN + wire.MAC_LEN
 
 
 def random_counter():
@@ -36,8 +35,16 @@ class Group:
                           cfg.demote, counter, mac)
         self.carp = memoryview(self.packet)[rawsock.IP_HEADER_LEN:]
         self.destinations = self._destinations(cfg, iface.index)
-        self.accepted = bytearray(CACHE_LEN)  # counter + MAC of the last valid advertisement
-        self.accepted_valid = False
+        # The 36 bytes of the last advertisement accepted and of the last
+        # forgery refused: a repeat gets the same verdict from one compare.
+        self.last_good = bytearray(wire.HEADER_LEN)
+        self.last_good_valid = False
+        self.last_forged = bytearray(wire.HEADER_LEN)
+        self.last_forged_valid = False
+        # Unicast mode: advertisements count only from a configured peer.
+        self.peers4 = [p for f, p in cfg.peers if f == AF_INET]
+        self.peers6 = [p for f, p in cfg.peers if f == AF_INET6]
+        self.has_peers = bool(cfg.peers)
         # Sources of the last valid advertisements, per family: a dual-stack
         # peer is known by its IPv4 address, as ucarp and the logs show it.
         self.peer4 = bytearray(4)
@@ -70,9 +77,6 @@ class Group:
             out.append((AF_INET6, None, sockaddr.inet6(rawsock.MCAST_V6, ifindex)))
         return out
 
-    def families(self):
-        return set(d[0] for d in self.destinations) | set(v.family for v in self.cfg.vips)
-
     def name(self):
         if self.cfg.name == "vhid%d" % self.vhid:  # from the command line
             return "[vhid %d]" % self.vhid
@@ -94,18 +98,37 @@ class Group:
             except OSError:
                 self.tx_errors += 1
 
+    def is_peer(self, buf, off, length):
+        """Is the source address at buf[off:off+length] one of our unicast peers?"""
+        for peer in (self.peers4 if length == 4 else self.peers6):
+            if wire.equal_at(buf, off, peer, length):
+                return True
+        return False
+
+    def repeat_verdict(self, header):
+        """header (36 bytes) repeats the last accepted advertisement or the last
+        forgery -> packet.ACCEPTED or DROP_HMAC; else packet.UNSEEN. Both are
+        public (they were on the wire), so a fast compare gives nothing away."""
+        if self.last_good_valid and header == self.last_good:
+            return packet.ACCEPTED
+        if self.last_forged_valid and header == self.last_forged:
+            return packet.DROP_HMAC
+        return packet.UNSEEN
+
+    def remember_verdict(self, header, good):
+        if good:
+            self.last_good[:] = header
+            self.last_good_valid = True
+        else:
+            self.last_forged[:] = header
+            self.last_forged_valid = True
+
     def mac_ok(self, buf, off):
-        """Is the MAC of the advertisement at buf[off:] right for our key and addresses?"""
-        at = off + wire.OFF_COUNTER
-        if self.accepted_valid and wire.equal_at(buf, at, self.accepted, CACHE_LEN):
-            return True  # same counter and MAC as last time (OpenBSD and our own peers)
-        counter = bytes(buf[at:at + wire.COUNTER_LEN])
+        """Is the MAC of the advertisement at buf[off:] right for our key and
+        addresses? (An HMAC: hashlib allocates on MicroPython.)"""
+        counter = bytes(buf[off + wire.OFF_COUNTER:off + wire.OFF_COUNTER + wire.COUNTER_LEN])
         for prefix in self.prefixes:
-            digest = self.hmac.digest(prefix, counter)
-            if wire.equal_at(buf, off + wire.OFF_MAC, digest, wire.MAC_LEN):
-                for i in range(CACHE_LEN):
-                    self.accepted[i] = buf[at + i]
-                self.accepted_valid = True
+            if wire.same_mac(buf, off + wire.OFF_MAC, self.hmac.digest(prefix, counter), wire.MAC_LEN):
                 return True
         return False
 

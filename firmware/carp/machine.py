@@ -215,6 +215,12 @@ class Machine:
         self.deadline = None
         return 0
 
+    def needs_tie(self, advbase, advskew, demote):
+        """Would on_advert look at the tie-break for this advertisement? (It is
+        a byte-by-byte compare of two addresses: skipped when it cannot matter.)"""
+        return self.state == MASTER and demote == self.demote \
+            and advbase * 256 + advskew == self.advbase * 256 + self.advertised_skew()
+
     def on_advert(self, now, advbase, advskew, demote, tie=TIE_PEER_WINS):
         """A valid advertisement for our vhid (MAC checked by the caller)."""
         if self.state == INIT:

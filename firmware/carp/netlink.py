@@ -8,8 +8,8 @@ import socket
 import struct
 
 from carp import sockaddr
+from carp.abi import AF_INET6, AF_NETLINK, EADDRNOTAVAIL, ENODEV, ETIMEDOUT, NETLINK_ROUTE, SOCK_RAW
 
-NETLINK_ROUTE = 0
 RTMGRP_LINK = 1
 
 NLMSG_ERROR = 2
@@ -22,7 +22,6 @@ RTM_DELADDR = 21
 RTM_GETADDR = 22
 
 NLM_F_REQUEST = 0x1
-NLM_F_MULTI = 0x2
 NLM_F_ACK = 0x4
 NLM_F_REPLACE = 0x100
 NLM_F_CREATE = 0x400
@@ -37,10 +36,6 @@ IFA_F_NODAD = 0x02
 
 IFF_UP = 0x1
 IFF_RUNNING = 0x40  # operationally up: carrier present
-
-EADDRNOTAVAIL = 99
-EEXIST = 17
-ENODEV = 19
 
 HDR = "IHHII"  # nlmsghdr: len, type, flags, seq, pid
 HDR_LEN = 16
@@ -119,7 +114,7 @@ class Route:
     """Request/acknowledge channel to the kernel (one request at a time)."""
 
     def __init__(self):
-        self.sock = socket.socket(sockaddr.AF_NETLINK, sockaddr.SOCK_RAW, NETLINK_ROUTE)
+        self.sock = socket.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)
         self.sock.bind(sockaddr.netlink(0))
         # Non-blocking: MicroPython's readinto() keeps reading until the buffer
         # is full unless the socket would block; poll() says when to read.
@@ -145,7 +140,7 @@ class Route:
         self.sock.sendto(msg, self._kernel)
         for _ in range(1000):  # bounded: a dump of a few hundred links at most
             if not self._poll.poll(REQUEST_TIMEOUT_MS):
-                raise NetlinkError(110, "netlink: no answer from the kernel")
+                raise NetlinkError(ETIMEDOUT, "netlink: no answer from the kernel")
             n = self._read(self._buf) or 0
             for mkind, _mflags, mseq, off, length in messages(self._buf, n):
                 if mseq != seq:
@@ -159,7 +154,7 @@ class Route:
                     return
                 if on_message is not None:
                     on_message(self._buf, mkind, off, length)
-        raise NetlinkError(110, "netlink: reply too long")
+        raise NetlinkError(ETIMEDOUT, "netlink: reply too long")
 
     def get_link(self, name):
         body = bytearray(IFINFOMSG_LEN)
@@ -206,7 +201,7 @@ class Route:
         struct.pack_into(IFADDRMSG, body, 0, family, prefixlen, 0, 0, index)
         body += _attr(IFA_LOCAL, packed)
         body += _attr(IFA_ADDRESS, packed)
-        if family == sockaddr.AF_INET6:
+        if family == AF_INET6:
             body += _attr(IFA_FLAGS, struct.pack("I", IFA_F_NODAD))
         self._request(kind, NLM_F_ACK | flags, body)
 
@@ -229,7 +224,7 @@ class LinkEvents:
     """Kernel notifications of link changes (carrier, admin state, removal)."""
 
     def __init__(self):
-        self.sock = socket.socket(sockaddr.AF_NETLINK, sockaddr.SOCK_RAW, NETLINK_ROUTE)
+        self.sock = socket.socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)
         self.sock.bind(sockaddr.netlink(RTMGRP_LINK))
         self.sock.setblocking(False)
         self._read = sockaddr.reader(self.sock)
@@ -251,8 +246,12 @@ class LinkEvents:
         if not n:
             return []
         changes = []
-        for kind, _flags, _seq, off, _length in messages(self._buf, n):
+        end = 0
+        for kind, _flags, _seq, off, length in messages(self._buf, n):
+            end = off + _align(length)
             if kind == RTM_NEWLINK or kind == RTM_DELLINK:
-                link = parse_link(self._buf, off, _length)
+                link = parse_link(self._buf, off, length)
                 changes.append((link.index, kind == RTM_NEWLINK and link.running(), link.name))
+        if end < n:  # MicroPython's readinto filled the buffer across datagrams and cut the last
+            return None
         return changes

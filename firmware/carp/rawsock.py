@@ -9,14 +9,14 @@ the socket to it (a bound raw socket would not see multicast), TTL 255, TOS
 import socket
 import struct
 
-from carp import sockaddr, wire
+from carp import kfilter, packet, sockaddr, wire
+from carp.abi import (AF_INET, AF_INET6, AF_PACKET, EAGAIN, IP_ADD_MEMBERSHIP, IP_HDRINCL, IP_MULTICAST_IF,
+                      IP_MULTICAST_LOOP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IP, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
+                      IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS,
+                      SO_ATTACH_FILTER, SO_BINDTODEVICE, SO_RCVBUF, SO_RCVBUFFORCE, SOCK_DGRAM, SOCK_RAW,
+                      SOL_SOCKET)
 
-IP_HDRINCL = 3
-IP_MULTICAST_IF = 32
-IP_MULTICAST_LOOP = 34
-IP_ADD_MEMBERSHIP = 35
-
-IP_HEADER_LEN = 20
+IP_HEADER_LEN = packet.IPV4_HEADER_LEN
 ADVERT_PACKET_LEN = IP_HEADER_LEN + wire.HEADER_LEN  # 56
 TOS_LOWDELAY = 0x10
 FLAG_DF = 0x40
@@ -24,6 +24,80 @@ FLAG_DF = 0x40
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 ARP_FRAME_LEN = 60  # minimum Ethernet frame, padded
+
+
+# Receive queue of a CARP socket: about 3,600 packets at the 832 bytes of
+# truesize measured on veth (about 1 KB with common drivers). A flood pause
+# (daemon.py) ends when about 64 have gathered, so it never fills; the kernel
+# doubles what we ask for, and charges only what is queued.
+RECEIVE_QUEUE_BYTES = 3 * 1024 * 1024 // 2
+# A sampling socket (daemon.py's pacing) only has to become readable, and
+# ping replies come a few per second.
+SMALL_QUEUE_BYTES = 4096
+# What a send-only socket may queue: nothing we read, so the minimum.
+SEND_ONLY_QUEUE_BYTES = 256
+
+
+def _bind_device(s, ifname):
+    s.setsockopt(SOL_SOCKET, SO_BINDTODEVICE, ifname.encode() + b"\0")
+
+
+def receive_queue(s, nbytes):
+    """Size the receive queue; past rmem_max with SO_RCVBUFFORCE (we are root)."""
+    try:
+        s.setsockopt(SOL_SOCKET, SO_RCVBUFFORCE, nbytes)
+    except OSError:
+        s.setsockopt(SOL_SOCKET, SO_RCVBUF, nbytes)
+
+
+def attach_filter(s, program):
+    """Replace the socket's kernel filter (atomically) with a kfilter.Program."""
+    code = program.encode()
+    fprog = struct.pack("HP", len(program), sockaddr.address_of(code))
+    s.setsockopt(SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+
+
+def _discard_queued(s, buf):
+    """Drop what arrived before the first filter was in place (bounded)."""
+    read = sockaddr.reader(s)
+    for _ in range(10000):
+        try:
+            if not read(buf):
+                return
+        except OSError as e:
+            if e.args and e.args[0] == EAGAIN:
+                return
+            raise
+
+
+class FilteredSocket:
+    """A receiving socket whose kernel filter passes datagrams of exactly
+    packet_len bytes, read exactly one at a time: MicroPython's readinto
+    keeps filling the buffer across datagrams (it cut and lost the one that
+    crossed the end), but asked for exactly packet_len it stops after one."""
+
+    packet_len = 0
+
+    def _setup_receive(self, s, queue_bytes):
+        s.setblocking(False)
+        attach_filter(s, kfilter.drop_all())
+        _discard_queued(s, bytearray(self.packet_len + 1))
+        receive_queue(s, queue_bytes)
+        # read(buf, packet_len): one datagram -> its length; 0/None or EAGAIN
+        # when none is queued (the socket's own method: no call in between)
+        self.read = sockaddr.reader(s)
+
+    def read_into(self, buf):
+        return self.read(buf, self.packet_len)
+
+    def set_filter(self, program):
+        attach_filter(self.sock, program)
+
+    def fileno(self):
+        return self.sock.fileno()
+
+    def close(self):
+        self.sock.close()
 
 
 def _mreqn(group4, ifindex):
@@ -45,24 +119,21 @@ def ipv4_header(buf, src4, dst4):
         buf[16 + i] = dst4[i]
 
 
-class CarpSocket:
-    def __init__(self, ifname, ifindex):
-        s = socket.socket(sockaddr.AF_INET, sockaddr.SOCK_RAW, wire.PROTO_CARP)
+class CarpSocket(FilteredSocket):
+    """IPv4 CARP of one device: receives (IP header first) and sends."""
+
+    packet_len = packet.IPV4_PACKET_LEN
+
+    def __init__(self, ifname, ifindex, queue_bytes=RECEIVE_QUEUE_BYTES):
+        s = socket.socket(AF_INET, SOCK_RAW, wire.PROTO_CARP)
         self.sock = s
-        s.setsockopt(sockaddr.SOL_SOCKET, sockaddr.SO_BINDTODEVICE, ifname.encode() + b"\0")
-        s.setsockopt(sockaddr.IPPROTO_IP, IP_HDRINCL, 1)
-        s.setsockopt(sockaddr.IPPROTO_IP, IP_MULTICAST_IF, _mreqn(b"\0\0\0\0", ifindex))
-        s.setsockopt(sockaddr.IPPROTO_IP, IP_MULTICAST_LOOP, 0)
-        s.setsockopt(sockaddr.IPPROTO_IP, IP_ADD_MEMBERSHIP, _mreqn(wire.MCAST_V4, ifindex))
-        s.setblocking(False)
-        self.read_into = sockaddr.reader(s)
+        self._setup_receive(s, queue_bytes)
+        _bind_device(s, ifname)
+        s.setsockopt(IPPROTO_IP, IP_HDRINCL, 1)
+        s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, _mreqn(b"\0\0\0\0", ifindex))
+        s.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0)
+        s.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, _mreqn(wire.MCAST_V4, ifindex))
         self.sendto = s.sendto
-
-    def fileno(self):
-        return self.sock.fileno()
-
-    def close(self):
-        self.sock.close()
 
 
 def gratuitous_arp(frame, mac, ip4):
@@ -80,7 +151,7 @@ def gratuitous_arp(frame, mac, ip4):
 
 class ArpSocket:
     def __init__(self, ifname, ifindex):
-        self.sock = socket.socket(sockaddr.AF_PACKET, sockaddr.SOCK_RAW, 0)  # send only
+        self.sock = socket.socket(AF_PACKET, SOCK_RAW, 0)  # send only
         self.sock.bind(sockaddr.packet(ifname, ifindex))
         self._frame = bytearray(ARP_FRAME_LEN)
 
@@ -93,16 +164,8 @@ class ArpSocket:
 
 
 # -- IPv6 --------------------------------------------------------------------
-IPPROTO_IPV6 = 41
-IPPROTO_ICMPV6 = 58
-IPV6_UNICAST_HOPS = 16
-IPV6_MULTICAST_IF = 17
-IPV6_MULTICAST_HOPS = 18
-IPV6_MULTICAST_LOOP = 19
-IPV6_ADD_MEMBERSHIP = 20
-SO_ATTACH_FILTER = 26
 ETH_P_IPV6 = 0x86DD
-IPV6_HEADER_LEN = 40
+IPV6_HEADER_LEN = packet.IPV6_HEADER_LEN
 MCAST_V6 = b"\xff\x02" + bytes(13) + b"\x12"  # ff02::12
 ALL_NODES_V6 = b"\xff\x02" + bytes(13) + b"\x01"  # ff02::1
 
@@ -121,9 +184,9 @@ class Carp6Sender:
     the group to us."""
 
     def __init__(self, ifname, ifindex):
-        s = socket.socket(sockaddr.AF_INET6, sockaddr.SOCK_RAW, wire.PROTO_CARP)
+        s = socket.socket(AF_INET6, SOCK_RAW, wire.PROTO_CARP)
         self.sock = s
-        s.setsockopt(sockaddr.SOL_SOCKET, sockaddr.SO_BINDTODEVICE, ifname.encode() + b"\0")
+        _bind_device(s, ifname)
         _hops255(s, ifindex)
         mreq = bytearray(20)
         mreq[0:16] = MCAST_V6
@@ -131,56 +194,28 @@ class Carp6Sender:
         s.setsockopt(IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP, bytes(mreq))
         s.setblocking(False)
         self.sendto = s.sendto
-        # Never read: a raw socket still queues matching packets, so keep its buffer tiny.
-        s.setsockopt(sockaddr.SOL_SOCKET, 8, 256)  # SO_RCVBUF
+        # Never read: a raw socket still queues matching packets, so keep its queue tiny.
+        s.setsockopt(SOL_SOCKET, SO_RCVBUF, SEND_ONLY_QUEUE_BYTES)
 
     def close(self):
         self.sock.close()
 
 
-# Classic BPF, run by the kernel on every IPv6 packet of the device: keep
-# protocol 112 (no extension headers before CARP), drop what we send
-# ourselves. Offsets are from the IPv6 header (SOCK_DGRAM packet socket).
-_BPF_LDB_ABS = 0x30
-_BPF_JEQ_K = 0x15
-_BPF_RET_K = 0x06
-_SKF_AD_PKTTYPE = 0xFFFFF004  # SKF_AD_OFF + SKF_AD_PKTTYPE
-_PACKET_OUTGOING = 4
-_CARP6_FILTER = (
-    (_BPF_LDB_ABS, 0, 0, _SKF_AD_PKTTYPE),
-    (_BPF_JEQ_K, 3, 0, _PACKET_OUTGOING),  # ours -> drop
-    (_BPF_LDB_ABS, 0, 0, 6),  # next header
-    (_BPF_JEQ_K, 0, 1, wire.PROTO_CARP),
-    (_BPF_RET_K, 0, 0, 0xFFFF),  # accept
-    (_BPF_RET_K, 0, 0, 0),  # drop
-)
-
-
-class Carp6Receiver:
+class Carp6Receiver(FilteredSocket):
     """IPv6 CARP packets of one device, IPv6 header included.
 
     A raw IPv6 socket hides the hop limit (it needs recvmsg, which
-    MicroPython lacks), so read the packets at the link layer instead,
-    with a kernel filter so that only CARP reaches Python."""
+    MicroPython lacks), so read the packets at the link layer instead, with
+    a kernel filter (kfilter.program6) so that only CARP reaches Python."""
 
-    def __init__(self, ifname, ifindex):
-        s = socket.socket(sockaddr.AF_PACKET, 2, 0)  # SOCK_DGRAM: no Ethernet header; no protocol yet
+    packet_len = packet.IPV6_PACKET_LEN
+
+    def __init__(self, ifname, ifindex, queue_bytes=RECEIVE_QUEUE_BYTES):
+        s = socket.socket(AF_PACKET, SOCK_DGRAM, 0)  # no Ethernet header; no protocol yet
         self.sock = s
-        program = bytearray(8 * len(_CARP6_FILTER))
-        for i, (code, jt, jf, k) in enumerate(_CARP6_FILTER):
-            struct.pack_into("HBBI", program, 8 * i, code, jt, jf, k)
-        fprog = struct.pack("HP", len(_CARP6_FILTER), sockaddr.address_of(program))
-        s.setsockopt(sockaddr.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        self._setup_receive(s, queue_bytes)
         # Bind (and so start receiving) only once the filter is in place.
         s.bind(sockaddr.packet(ifname, ifindex, ETH_P_IPV6))
-        s.setblocking(False)
-        self.read_into = sockaddr.reader(s)
-
-    def fileno(self):
-        return self.sock.fileno()
-
-    def close(self):
-        self.sock.close()
 
 
 def neighbour_advertisement(buf, target16, mac, router):
@@ -203,11 +238,11 @@ class NdSocket:
     """Sends unsolicited neighbour advertisements to ff02::1 with hop limit 255."""
 
     def __init__(self, ifname, ifindex):
-        s = socket.socket(sockaddr.AF_INET6, sockaddr.SOCK_RAW, IPPROTO_ICMPV6)
+        s = socket.socket(AF_INET6, SOCK_RAW, IPPROTO_ICMPV6)
         self.sock = s
-        s.setsockopt(sockaddr.SOL_SOCKET, sockaddr.SO_BINDTODEVICE, ifname.encode() + b"\0")
+        _bind_device(s, ifname)
         _hops255(s, ifindex)
-        s.setsockopt(sockaddr.SOL_SOCKET, 8, 256)  # SO_RCVBUF: never read
+        s.setsockopt(SOL_SOCKET, SO_RCVBUF, SEND_ONLY_QUEUE_BYTES)  # never read
         self._packet = bytearray(32)
         self._all_nodes = sockaddr.inet6(ALL_NODES_V6, ifindex)
 
@@ -220,29 +255,38 @@ class NdSocket:
 
 
 # -- ICMP echo, for ping tracking -------------------------------------------------
-IPPROTO_ICMP = 1
 ICMP_ECHO_REPLY = 0
 ICMP_ECHO_REQUEST = 8
 ECHO_LEN = 16  # 8-byte header and 8 bytes of payload
+ECHO_REPLY_LEN = IP_HEADER_LEN + ECHO_LEN
 
 
-class IcmpSocket:
-    """Echo requests to ping targets, and the replies (raw ICMP: every ICMP
-    packet of the host arrives here, so replies are matched by our id)."""
+def echo_reply_filter(ident):
+    """Our echo replies only: every ICMP packet of the host reaches a raw ICMP socket."""
+    prog = kfilter.Program()
+    prog.require(kfilter.LD_W_LEN, 0, ECHO_REPLY_LEN)
+    prog.require(kfilter.LD_B_ABS, 0, packet.VERSION_IHL)
+    prog.require(kfilter.LD_B_ABS, IP_HEADER_LEN, ICMP_ECHO_REPLY)
+    prog.require(kfilter.LD_H_ABS, IP_HEADER_LEN + 4, ident)
+    prog.emit(kfilter.RET_K, k=kfilter.KEEP)
+    return prog
+
+
+class IcmpSocket(FilteredSocket):
+    """Echo requests to ping targets, and the replies (matched by our id)."""
+
+    packet_len = ECHO_REPLY_LEN
 
     def __init__(self):
-        s = socket.socket(sockaddr.AF_INET, sockaddr.SOCK_RAW, IPPROTO_ICMP)
+        s = socket.socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
         self.sock = s
-        s.setblocking(False)
-        self.read_into = sockaddr.reader(s)
+        self._setup_receive(s, SMALL_QUEUE_BYTES)
         with open("/dev/urandom", "rb") as f:
             r = f.read(2)
         self.ident = (r[0] << 8) | r[1]
+        self.set_filter(echo_reply_filter(self.ident))
         self._request = bytearray(ECHO_LEN)
         self._request[8:16] = b"carp-trk"
-
-    def fileno(self):
-        return self.sock.fileno()
 
     def send_echo(self, destination, seq):
         """destination: a sockaddr.inet4() address. Raises OSError if unroutable."""
@@ -256,18 +300,9 @@ class IcmpSocket:
         r[3] = total & 0xFF
         self.sock.sendto(r, destination)
 
-    def replies(self, buf, n):
-        """Yield (source packed, seq) of our echo replies in buf[:n] (IPv4 packets)."""
-        start = 0
-        while n - start >= 20:
-            length = (buf[start + 2] << 8) | buf[start + 3]
-            if length < 20 or start + length > n:
-                return
-            off = start + (buf[start] & 0x0F) * 4
-            if off + 8 <= start + length and buf[off] == ICMP_ECHO_REPLY \
-                    and ((buf[off + 4] << 8) | buf[off + 5]) == self.ident:
-                yield bytes(buf[start + 12:start + 16]), (buf[off + 6] << 8) | buf[off + 7]
-            start += length
-
-    def close(self):
-        self.sock.close()
+    def reply_seq(self, buf, n):
+        """The sequence number of our echo reply in buf[:n], or -1."""
+        if n != ECHO_REPLY_LEN or buf[0] != packet.VERSION_IHL or buf[IP_HEADER_LEN] != ICMP_ECHO_REPLY \
+                or ((buf[IP_HEADER_LEN + 4] << 8) | buf[IP_HEADER_LEN + 5]) != self.ident:
+            return -1
+        return (buf[IP_HEADER_LEN + 6] << 8) | buf[IP_HEADER_LEN + 7]

@@ -8,16 +8,9 @@ import socket
 import struct
 import sys
 
-MICROPYTHON = sys.implementation.name == "micropython"
+from carp.abi import AF_INET, AF_INET6, AF_NETLINK, AF_PACKET
 
-AF_INET = socket.AF_INET
-AF_INET6 = socket.AF_INET6
-AF_NETLINK = 16
-AF_PACKET = 17
-SOCK_RAW = getattr(socket, "SOCK_RAW", 3)
-SOL_SOCKET = socket.SOL_SOCKET  # 0xffff on MIPS: always take it from the module
-SO_BINDTODEVICE = 25  # the same on every Linux architecture
-IPPROTO_IP = 0
+MICROPYTHON = sys.implementation.name == "micropython"
 
 
 def ip4_text(packed):

@@ -63,6 +63,9 @@ def _peer_texts(cfg):
     return [sockaddr.ip_text(packed) for _family, packed in cfg.peers]
 
 
+KERNEL_FILTER = ("passes only IPv4 56 / IPv6 76-byte CARP packets with TTL 255, version 2 type 1, "
+                 "authlen 7, for a vhid configured on the device (from its peers in unicast mode); "
+                 "what it drops is not counted")
 MEMORY_EVERY_S = 60
 _memory = [None, 0]  # the last figures, and when they were taken
 
@@ -99,6 +102,9 @@ def document(daemon):
         # packets per second read in the last 100 ms window, and how many
         # windows the loop spent pacing its reads because of a flood
         "load": {"packets_per_s": daemon.packets_per_s, "flood_windows": daemon.floods},
+        # drops count what reached the daemon; Linux counts nothing a socket
+        # filter drops, so say what the kernel keeps out before that
+        "kernel_filter": KERNEL_FILTER,
         "hooks": {"sent": hooks.sent, "dropped": hooks.dropped} if hooks is not None else None,
         "trackers": [_tracker(t) for t in daemon.trackers],
         "vhids": [group_status(g, daemon.DROP_REASONS) for g in daemon.groups],

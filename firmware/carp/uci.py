@@ -14,24 +14,44 @@ backslash makes the next character literal and is dropped, and a backslash at
 the end of a line joins the next line. A quote left open carries on across
 lines, so values may span lines. An unquoted `#` starts a comment.
 
-A named section given again merges into the first one and keeps its place.
-An anonymous section is addressed `@<type>[<n>]`, n counting the sections of
-that type in file order, as `uci show` prints it.
+A named section given again merges into the first one and keeps its place;
+an option given again keeps its place too (on CPython: MicroPython's dict
+keeps no order, and nothing in carp depends on it). An anonymous section is
+addressed `@<type>[<n>]`, n counting the sections of that type in file
+order, as `uci show` prints it.
+
+The reference is libuci's file parser in strict mode (openwrt/uci file.c,
+as `uci` reads a file; checked against it case by case), including its
+odd corners:
+- the command word ends at a space or tab only: `option<VT>a 1` is an
+  invalid command (libuci splits it off with strtok(" \\t"));
+- a backslash-newline continues the word it is in, so before an argument
+  followed by blanks on the next line it makes an empty argument:
+  `option a \\<newline>  '1'` has too many arguments;
+- libuci looks at one word after the last argument: "too many arguments"
+  if it is not empty; if it is, the command ends there and the rest of the
+  line is read as further commands (`option a 1 '' option b 2` sets two
+  options; so does a backslash-newline after a value, with the next line
+  indented), where blanks before the line end are an invalid command
+  (`option a 1 '' ` is refused, `option a 1 ''` is not);
+- an option set to an empty value leaves the option as it was (libuci's
+  file parser calls uci_set without a complete lookup).
+
+Deliberate differences from libuci (each has a test in tests/unit/test_uci.py,
+"deliberate differences"):
+- `;` always separates commands, and one with no command after it is an
+  error. libuci overwrites the `;` in some spellings and then drops the
+  command after it (`option a b;option c d`, `config t x; option a 1`) or
+  refuses the line (`option a 'x';`) while `option a x;` passes.
+- a value with a control character other than tab, CR and LF is refused
+  (libuci's uci_validate_text, which `uci set` applies and its file parser
+  does not).
+- a value that is not UTF-8 is refused: carp's values are text; libuci takes
+  any bytes.
 
 The scanner works on bytes: on MicroPython indexing a str that holds any
 non-ASCII character walks it from the start, and every delimiter is ASCII,
 which never occurs inside a UTF-8 multi-byte sequence.
-
-Where libuci is accidentally odd, this reader follows openwrt.md §3.1:
-- `option a b;option c d`: libuci silently drops the second command when
-  `;` touches an unquoted word; here `;` always separates commands.
-- a backslash-newline just before an argument: libuci reads an empty
-  argument there; here it is only a line continuation.
-- an option set to an empty value: libuci's file parser leaves the option as
-  it was (uci_set only deletes for lookups made through `uci set`); the same
-  here, so `option x ''` never clears an earlier `option x`.
-- a value with a control character other than tab, CR and LF is refused
-  (uci_validate_text, which `uci set` applies and the file parser skips).
 """
 
 _TAB = 9
@@ -129,28 +149,35 @@ class _Scanner:
         return True
 
     def skip_blanks(self):
-        while True:
-            if self.peek() in _BLANKS:
-                self.pos += 1
-            elif not self.continuation():
-                return
+        """Blanks only: a backslash starts a word, even one that continues
+        the line (libuci's skip_whitespace)."""
+        while self.peek() in _BLANKS:
+            self.pos += 1
 
     def skip_comment(self):
         end = self.data.find(b"\n", self.pos)
         self.pos = len(self.data) if end < 0 else end
 
     def command(self):
-        """The command word: bare text up to a blank, `;` or the line end
-        (libuci splits it off with strtok, so quotes are not special)."""
+        """The command word: bare text up to a space, tab or the line end
+        (libuci splits it off with strtok(" \\t"), so quotes, `;` and other
+        blanks are part of it)."""
         start = self.pos
-        while self.peek() not in _BLANKS and self.peek() not in (_NEWLINE, _SEMICOLON, _END):
+        while self.peek() not in (_SPACE, _TAB, _NEWLINE, _END):
             self.pos += 1
-        return self.data[start:self.pos].decode()
+        word = self.data[start:self.pos]
+        try:
+            return word.decode()
+        except UnicodeError:
+            return repr(word)  # no command: the error message shows it
 
-    def arguments(self):
-        """Every argument up to the end of the command (newline, `;`, `#`)."""
+    def arguments(self, most):
+        """The arguments up to the end of the command (newline, `;`, `#`),
+        at most `most` of them and one word more, as libuci reads them: an
+        empty word there ends the command, the rest of the line is read as
+        further commands."""
         args = []
-        while True:
+        while len(args) <= most:
             self.skip_blanks()
             if self.peek() in (_NEWLINE, _SEMICOLON, _HASH, _END):
                 return args
@@ -165,6 +192,7 @@ class _Scanner:
                 args.append(bytes(value).decode())
             except UnicodeError:
                 raise UciError(line, "argument %d is not UTF-8 text" % (len(args) + 1))
+        return args
 
     def word(self):
         """One argument: unquoted, 'single' and "double" quoted pieces glued."""
@@ -245,16 +273,28 @@ def parse(text, path=None):
             scanner.skip_comment()
             continue
         line = scanner.line
+        if c == _SEMICOLON:
+            raise UciError(line, "';' without a command after it", path)
         word = scanner.command()
         command = _COMMANDS.get(word)
         if command is None:
             if not word:
                 raise UciError(line, "';' without a command after it", path)
             raise UciError(line, "invalid command %r: expected package, config, option or list" % word, path)
+        most = 1 if command == "package" else 2
         try:
-            args = scanner.arguments()
+            args = scanner.arguments(most)
         except UciError as e:
             raise UciError(e.line, e.reason, path)
+        if len(args) > most and not args[-1] and scanner.peek() in _BLANKS:
+            # libuci steps over the one blank that ended the empty word and
+            # splits the rest of the line at spaces and tabs only: a line end
+            # (or another blank) left there is read as a command.
+            scanner.pos += 1
+            while scanner.peek() in (_SPACE, _TAB):
+                scanner.pos += 1
+            if scanner.peek() in _BLANKS or scanner.peek() == _NEWLINE:
+                raise UciError(line, "blanks after an empty argument: libuci reads the line end as a command", path)
         if scanner.peek() == _SEMICOLON:
             # libuci takes `; # comment` but refuses `;` at the end of a line.
             scanner.pos += 1
@@ -280,6 +320,8 @@ def _apply(command, args, line, sections, named, current, path):
         raise UciError(line, message, path)
 
     most = 1 if command == "package" else 2
+    if len(args) > most and not args[-1]:
+        args.pop()  # an empty word after the last argument ends the command (libuci's assert_eol)
     if len(args) > most:
         # Name the command, never the extra word: it may be half a password.
         what = "%s %r" % (command, args[0]) if command in ("option", "list") else command
@@ -329,8 +371,7 @@ def _apply(command, args, line, sections, named, current, path):
         else:
             options[name] = [old, value]  # an option followed by list items becomes a list
     elif value:
-        options.pop(name, None)  # libuci re-adds a replaced option at the end
-        options[name] = value
+        options[name] = value  # in its place, as libuci's uci_set replaces it
     return current
 
 

@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -28,6 +29,9 @@ APP = os.path.join(ROOT, "package", "luci-app-carp")
 VIEWS = os.path.join(APP, "htdocs", "luci-static", "resources", "view", "carp")
 RPCD_PLUGIN = os.path.join(ROOT, "package", "carp", "files", "carp.rpcd")
 RUN_VIEW = os.path.join(HERE, "run_view.js")
+
+sys.path.insert(0, os.path.join(ROOT, "tests", "package"))
+import pkgtools  # noqa: E402 (the OpenWrt doubles live there)
 PASSWORD = "lab-secret"
 
 
@@ -59,19 +63,21 @@ def uci_sections_json(text):
     return out
 
 
-def rpcd_status(tmp_path, status_file):
-    """What `ubus call carp status` answers: the real rpcd plugin, with a
-    stand-in `uci` command that names status_file as globals.status_file."""
-    bindir = tmp_path / "rpcd-bin"
-    bindir.mkdir(exist_ok=True)
-    fake_uci = bindir / "uci"
-    fake_uci.write_text("#!/bin/sh\necho '%s'\n" % status_file)
-    fake_uci.chmod(0o755)
-    shell = shutil.which("busybox")
-    argv = [shell, "ash"] if shell else ["sh"]
-    r = subprocess.run(argv + [RPCD_PLUGIN, "call", "status"], capture_output=True, text=True, timeout=30,
-                       env=dict(os.environ, PATH="%s:%s" % (bindir, os.environ.get("PATH", ""))))
-    assert r.returncode == 0, r.stderr
+def rpcd_status(tmp_path, status_file, running="1"):
+    """What `ubus call carp status` answers: the real rpcd plugin with the
+    OpenWrt doubles of tests/package (pkgtools.rpcd_plugin), globals.status_file
+    set to status_file; running is procd's answer (the lab's daemons run,
+    though not under procd)."""
+    config = "config globals 'globals'\n\toption enabled '1'\n\toption status_file '%s'\n" % status_file
+    r = pkgtools.rpcd_plugin(tempfile.mkdtemp(dir=str(tmp_path)), "call", "status", config=config, running=running)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    return json.loads(r.stdout)
+
+
+def rpcd_check(tmp_path, config):
+    """What `ubus call carp check` answers for a UCI text (the real plugin and carpd --check)."""
+    r = pkgtools.rpcd_plugin(tempfile.mkdtemp(dir=str(tmp_path)), "call", "check", config=config)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
     return json.loads(r.stdout)
 
 

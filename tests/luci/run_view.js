@@ -6,15 +6,19 @@
  * standins.js (not LuCI itself) and reports what they declared and
  * rendered. The request:
  *   settings: { path, configs: {carp: [uci sections]}, samples: {type: {option: [values]}},
- *               words: [boolean spellings] }
+ *               words: [boolean spellings], choices: {networks: [...], devices: [...]} }
+ *             -> also saved: {section: [{option, error}]}, what Save finds wrong
+ *               in each section (standins.saveErrors)
  *   status:   { path, replies: [what `ubus call carp status` answers, in order] }
+ *   overview: { path, replies: [...] }: a Status -> Overview include, loaded
+ *             and rendered once per reply, as the overview page refreshes it
  */
 
 const fs = require('fs');
 const S = require('./standins.js');
 
 async function runSettings(req) {
-	const env = S.standins(req.configs, []);
+	const env = S.standins(req.configs, [], req.choices);
 	const View = S.loadView(req.path, env.modules);
 	const self = Object.create(View);
 
@@ -33,6 +37,17 @@ async function runSettings(req) {
 	result.verdicts = {};
 	/* How each Flag shows a boolean spelling found in the file ('' = absent). */
 	result.flags = {};
+	result.saved = {};
+	result.formvalues = {};
+	for (const m of maps)
+		for (const s of m.sections)
+			for (const sid of s.cfgsections()) {
+				result.saved[sid] = S.saveErrors(s, sid);
+				result.formvalues[sid] = {};
+				for (const o of s.children)
+					if (o.active(sid))
+						result.formvalues[sid][o.option] = o.formvalue(sid);
+			}
 	const carp = req.configs.carp;
 	for (const m of maps)
 		for (const s of m.sections)
@@ -89,6 +104,17 @@ async function runStatus(req) {
 	return result;
 }
 
+async function runOverview(req) {
+	const env = S.standins({}, req.replies);
+	const widget = S.loadView(req.path, env.modules);
+	const result = { title: widget.title, declared: env.rpc.declared, shown: [] };
+	for (let i = 0; i < req.replies.length + 1; i++) {
+		const node = widget.render(await widget.load());
+		result.shown.push({ html: S.html(node), rows: rowsOf(node), text: node.text() });
+	}
+	return result;
+}
+
 async function main() {
 	const req = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 	const out = {};
@@ -96,6 +122,8 @@ async function main() {
 		out.settings = await runSettings(req.settings);
 	if (req.status)
 		out.status = await runStatus(req.status);
+	if (req.overview)
+		out.overview = await runOverview(req.overview);
 	out.translated = Array.from(new Set(S.translated)).sort();
 	process.stdout.write(JSON.stringify(out));
 }

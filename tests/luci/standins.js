@@ -1,7 +1,7 @@
 'use strict';
 /*
  * Recording stand-ins for the LuCI modules the carp views require (view,
- * form, uci, rpc, poll, dom, tools.widgets) and for LuCI's globals (E, _,
+ * baseclass, form, uci, rpc, poll, dom, tools.widgets) and for LuCI's globals (E, _,
  * L), so the views run under node with no router and no LuCI: they are
  * NOT LuCI. They record what a view declares (sections, tabs, options and
  * their datatypes, rpc calls, poll functions) and render a small DOM of
@@ -12,11 +12,11 @@
  * body runs as the body of a function that gets them as arguments and
  * returns the view class.
  *
- * datatypeAccepts() is our reading of the LuCI datatypes the settings page
- * uses (luci-base validation.js: uinteger, range, and, or, maxlength,
- * netdevname, uciname, ipaddr, ip4addr, ip6addr, cidr, file). An unknown
- * datatype throws, so a new one in the page fails the test until it is
- * described here.
+ * validateField() follows LuCI's validation (luci-base validation.js, see
+ * there) for the datatypes the views use, including the way a datatype
+ * replaces the value a view's validate() then gets. An unknown datatype
+ * throws, so a new one in the page fails the test until it is described
+ * here. saveErrors() (run_view.js) follows form.js's parse() on Save.
  */
 
 const fs = require('fs');
@@ -183,6 +183,12 @@ function makeForm(uci) {
 			return uci.sections(this.map.config, this.sectiontype).map(s => s['.name']);
 		}
 
+		/* form.js: an option's formvalue(section_id), or null for an option the section lacks. */
+		formvalue(section_id, option) {
+			const o = this.children.find(c => c.option == option);
+			return o ? o.formvalue(section_id) : null;
+		}
+
 		describe() {
 			return {
 				class: this.constructor.standin, type: this.sectiontype, title: this.title,
@@ -240,13 +246,31 @@ function makeForm(uci) {
 			return this.load(section_id);
 		}
 
-		/* What the page would accept for one value: datatype, then validate(). */
+		/* Whether the page takes one value typed into this option's field (for
+		 * a DynamicList: its add-item field, always optional): validateField. */
 		accepts(section_id, value) {
-			if (this.datatype && !datatypeAccepts(this.datatype, value))
-				return false;
-			if (typeof this.validate == 'function')
-				return this.validate(section_id, value) === true;
-			return true;
+			return this.check(section_id, value, this.isList() ? true : this.optionalField()) === true;
+		}
+
+		check(section_id, value, optional) {
+			const vfunc = (typeof this.validate == 'function') ? (v => this.validate(section_id, v)) : null;
+			return validateField(this.datatype, optional, vfunc, value);
+		}
+
+		isList() {
+			return this.constructor.standin == 'DynamicList';
+		}
+
+		optionalField() {
+			return !!(this.optional || this.rmempty);
+		}
+
+		/* The value the form holds: the section's as loaded (the tests hand in what a user entered). */
+		formvalue(section_id) {
+			const v = this.load(section_id);
+			if (this.isList())
+				return (v == null) ? [] : (Array.isArray(v) ? v.slice() : [ v ]);
+			return (v == null) ? '' : v;
 		}
 
 		/* Whether the option is shown, given the values of the others. */
@@ -289,6 +313,11 @@ function makeForm(uci) {
 		}
 	}
 	Flag.standin = 'Flag';
+	/* A checkbox is always one of its two values. */
+	Flag.prototype.formvalue = function(section_id) {
+		const v = this.load(section_id);
+		return (v == null) ? this.default : v;
+	};
 
 	return {
 		Map: Map, TypedSection: TypedSection, GridSection: GridSection, NamedSection: NamedSection,
@@ -296,10 +325,31 @@ function makeForm(uci) {
 	};
 }
 
-function makeWidgets(form) {
-	class NetworkSelect extends form.ListValue {}
+/*
+ * tools.widgets' NetworkSelect and DeviceSelect are LuCI dropdowns, and
+ * what LuCI's dropdown does with no value (luci-base ui.js, Dropdown;
+ * widgets.js) is kept: an optional single select (optional or rmempty)
+ * offers an empty "unspecified" choice; one that is not optional offers
+ * none and shows its first choice as selected, which is then the value
+ * Save writes. choices: the interfaces or devices the router has.
+ */
+function makeWidgets(form, choices) {
+	function select(base, kind) {
+		class Select extends base {
+			formvalue(section_id) {
+				const v = this.load(section_id);
+				if (this.multiple)
+					return (v == null) ? [] : (Array.isArray(v) ? v.slice() : String(v).split(/\s+/));
+				if ((v == null || v === '') && !this.optionalField())
+					return (choices[kind] || [])[0] || '';
+				return (v == null) ? '' : v;
+			}
+		}
+		return Select;
+	}
+	const NetworkSelect = select(form.ListValue, 'networks');
 	NetworkSelect.standin = 'widgets.NetworkSelect';
-	class DeviceSelect extends form.ListValue {}
+	const DeviceSelect = select(form.ListValue, 'devices');
 	DeviceSelect.standin = 'widgets.DeviceSelect';
 	return { NetworkSelect: NetworkSelect, DeviceSelect: DeviceSelect };
 }
@@ -347,6 +397,7 @@ const view = {
 		return proto;
 	}
 };
+const baseclass = view;
 
 /* ---- loading a view --------------------------------------------------- */
 
@@ -365,16 +416,38 @@ function loadView(path, modules) {
 	return factory(_, (x, y) => y || x, E, L, ...args);
 }
 
-/* ---- LuCI datatypes, as far as the page uses them --------------------- */
+/* ---- LuCI datatypes and validation, as luci-base validation.js does it -- */
 
-function parseDatatype(code) {
-	/* 'and(uinteger,range(1,255))' -> { name: 'and', args: [ {name:'uinteger',args:[]}, ... ] } */
+/*
+ * What the real Validator does (luci-base validation.js; read on openwrt/luci
+ * master, the same on 24.10), which these stand-ins follow:
+ *   - An empty field passes if and only if the widget is optional
+ *     (form.js passes `optional: this.optional || this.rmempty`; the add-item
+ *     field of a DynamicList is always optional); a non-empty one must pass
+ *     the datatype ('string', which takes anything, when there is none).
+ *   - Only then does the option's validate(section_id, value) run, and it
+ *     gets the Validator's CURRENT value: a datatype that hands a part of
+ *     the value to another one (apply(name, part)) replaces the value for
+ *     everything after it. cidr4/cidr6 hand on the prefix length, and so do
+ *     ip4addr/ip6addr when a /prefix is given: with 'or(cidr,ipaddr(1))',
+ *     validate() sees '24' for '192.168.1.253/24'. and()/or() share that
+ *     one value across their branches.
+ *   - Numbers in a datatype's arguments are numbers; nested datatypes are
+ *     functions with their own arguments.
+ */
+
+function compileDatatype(code) {
+	/* 'and(uinteger,range(1,255))' -> { name: 'and', args: [ {name:'uinteger',args:[]}, {name:'range',args:[1,255]} ] } */
 	let pos = 0;
 	function expr() {
 		const m = /^\s*([A-Za-z0-9_.\-]+)\s*/.exec(code.slice(pos));
 		if (!m)
 			throw new Error('bad datatype ' + code);
 		pos += m[0].length;
+		if (/^-?\d+(\.\d+)?$/.test(m[1]))
+			return +m[1];
+		if (!(m[1] in DATATYPES))
+			throw new Error('datatype ' + m[1] + ' has no stand-in');
 		const node = { name: m[1], args: [] };
 		if (code[pos] == '(') {
 			pos++;
@@ -390,22 +463,22 @@ function parseDatatype(code) {
 		return node;
 	}
 	const tree = expr();
-	if (pos != code.length)
+	if (pos != code.length || typeof tree != 'object')
 		throw new Error('bad datatype ' + code);
 	return tree;
 }
 
-function luciIPv4(x) {
+function parseIPv4(x) {
 	const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(x);
 	if (!m || m.slice(1).some(p => +p > 255))
 		return null;
 	return m.slice(1).map(Number);
 }
 
-function luciIPv6(x) {
+function parseIPv6(x) {
 	const m4 = /^([a-fA-F0-9:]+):(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(x);
 	if (m4) {
-		const v4 = luciIPv4(m4[2]);
+		const v4 = parseIPv4(m4[2]);
 		if (!v4)
 			return null;
 		x = m4[1] + ':' + (v4[0] * 256 + v4[1]).toString(16) + ':' + (v4[2] * 256 + v4[3]).toString(16);
@@ -425,54 +498,105 @@ function luciIPv6(x) {
 	return true;
 }
 
+function decimal(x) {
+	return /^-?\d+(?:\.\d+)?$/.test(x) ? +x : NaN;
+}
+
+/* Each datatype runs with `this` a Check: this.value, this.apply(). */
 const DATATYPES = {
-	uinteger: (v) => /^-?\d+$/.test(v) && +v >= 0,
-	integer: (v) => /^-?\d+$/.test(v),
-	range: (v, lo, hi) => /^-?\d+(?:\.\d+)?$/.test(v) && +v >= lo && +v <= hi,
-	maxlength: (v, n) => Buffer.byteLength(v, 'utf8') <= n,
-	netdevname: (v) => v != '.' && v != '..' && /^[^:\/%\s]{1,15}$/.test(v),
-	uciname: (v) => /^[a-zA-Z0-9_]+$/.test(v),
-	file: () => true,
-	ip4prefix: (v) => !isNaN(v) && +v >= 0 && +v <= 32,
-	ip6prefix: (v) => !isNaN(v) && +v >= 0 && +v <= 128,
-	ip4addr: (v, nomask) => {
-		const m = (nomask ? /^(\d+\.\d+\.\d+\.\d+)$/ : /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d+\.\d+\.\d+\.\d+)|\/(\d{1,2}))?$/).exec(v);
-		return !!(m && luciIPv4(m[1]) && (m[2] ? luciIPv4(m[2]) : (m[3] ? DATATYPES.ip4prefix(m[3]) : true)));
+	and(...nodes) { return nodes.every(n => this.run(n)); },
+	or(...nodes) { return nodes.some(n => this.run(n)); },
+	integer() { return /^-?\d+$/.test(this.value); },
+	uinteger() { return /^-?\d+$/.test(this.value) && +this.value >= 0; },
+	range(lo, hi) { const v = decimal(this.value); return v >= lo && v <= hi; },
+	maxlength(n) { return Buffer.byteLength(this.value, 'utf8') <= n; },
+	netdevname() { return this.value != '.' && this.value != '..' && /^[^:\/%\s]{1,15}$/.test(this.value); },
+	uciname() { return /^[a-zA-Z0-9_]+$/.test(this.value); },
+	file() { return true; },
+	string() { return true; },
+	ip4prefix() { return !isNaN(this.value) && this.value >= 0 && this.value <= 32; },
+	ip6prefix() { return !isNaN(this.value) && this.value >= 0 && this.value <= 128; },
+	ip4addr(nomask) {
+		const m = (nomask ? /^(\d+\.\d+\.\d+\.\d+)$/ : /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d+\.\d+\.\d+\.\d+)|\/(\d{1,2}))?$/).exec(this.value);
+		return !!(m && parseIPv4(m[1]) && (m[2] ? parseIPv4(m[2]) : (m[3] ? this.apply('ip4prefix', m[3]) : true)));
 	},
-	ip6addr: (v, nomask) => {
-		const m = (nomask ? /^([0-9a-fA-F:.]+)$/ : /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/).exec(v);
-		return !!(m && luciIPv6(m[1]) && (m[2] ? DATATYPES.ip6prefix(m[2]) : true));
+	ip6addr(nomask) {
+		const m = (nomask ? /^([0-9a-fA-F:.]+)$/ : /^([0-9a-fA-F:.]+)(?:\/(\d{1,3}))?$/).exec(this.value);
+		return !!(m && parseIPv6(m[1]) && (m[2] ? this.apply('ip6prefix', m[2]) : true));
 	},
-	ipaddr: (v, nomask) => DATATYPES.ip4addr(v, nomask) || DATATYPES.ip6addr(v, nomask),
-	cidr4: (v) => {
-		const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\/(\d{1,2})$/.exec(v);
-		return !!(m && luciIPv4(m[1]) && DATATYPES.ip4prefix(m[2]));
+	ipaddr(nomask) { return this.apply('ip4addr', null, [ nomask ]) || this.apply('ip6addr', null, [ nomask ]); },
+	cidr4(negative) {
+		const m = /^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})\/(-)?(\d{1,2})$/.exec(this.value);
+		return !!(m && parseIPv4(m[1]) && (negative || !m[2]) && this.apply('ip4prefix', m[3]));
 	},
-	cidr6: (v) => {
-		const m = /^([0-9a-fA-F:.]+)\/(\d{1,3})$/.exec(v);
-		return !!(m && luciIPv6(m[1]) && DATATYPES.ip6prefix(m[2]));
+	cidr6(negative) {
+		const m = /^([0-9a-fA-F:.]+)\/(-)?(\d{1,3})$/.exec(this.value);
+		return !!(m && parseIPv6(m[1]) && (negative || !m[2]) && this.apply('ip6prefix', m[3]));
 	},
-	cidr: (v) => DATATYPES.cidr4(v) || DATATYPES.cidr6(v)
+	cidr(negative) { return this.apply('cidr4', null, [ negative ]) || this.apply('cidr6', null, [ negative ]); }
 };
 
-function evaluate(node, value) {
-	if (node.name == 'and')
-		return node.args.every(a => evaluate(a, value));
-	if (node.name == 'or')
-		return node.args.some(a => evaluate(a, value));
-	const fn = DATATYPES[node.name];
-	if (!fn)
-		throw new Error('datatype ' + node.name + ' has no stand-in');
-	const args = node.args.map(a => {
-		if (!/^-?\d+(\.\d+)?$/.test(a.name) || a.args.length)
-			throw new Error('datatype ' + node.name + ': argument ' + a.name + ' is not a number');
-		return +a.name;
-	});
-	return fn(value, ...args);
+class Check {
+	constructor(value) {
+		this.value = value;
+	}
+
+	/* Run another datatype, on a value of its own if one is given: that value replaces this.value. */
+	apply(name, value, args) {
+		if (value != null)
+			this.value = value;
+		return !!DATATYPES[name].apply(this, args || []);
+	}
+
+	run(node) {
+		return this.apply(node.name, null, node.args);
+	}
+}
+
+/*
+ * One field's validation, as LuCI's Validator.validate(): true, or why not.
+ * vfunc is the option's validate() bound to the section (form.js binds it).
+ */
+function validateField(datatype, optional, vfunc, value) {
+	const check = new Check(value);
+	if (value.length === 0) {
+		if (!optional)
+			return 'non-empty value';
+	}
+	else if (datatype && !check.run(compileDatatype(datatype))) {
+		return 'datatype ' + datatype;
+	}
+	return (typeof vfunc == 'function') ? vfunc(check.value) : true;
 }
 
 function datatypeAccepts(code, value) {
-	return evaluate(parseDatatype(code), value);
+	return new Check(value).run(compileDatatype(code));
+}
+
+/*
+ * What Save finds wrong in one section, as form.js parse() does: every
+ * option that is shown (its depends() met) must be valid, and then not
+ * empty unless optional or rmempty. Valid is the outcome of the field's
+ * validation (validateField): form.js re-validates every shown option after
+ * rendering and after each change (checkDepends). A DynamicList is
+ * validated as a whole through its list node, which has no value of its
+ * own: validate(section_id, '') (LuCI makes dynamic lists optional); so is
+ * a select of several values. -> [{option, error}]
+ */
+function saveErrors(section, section_id) {
+	const errors = [];
+	for (const o of section.children) {
+		if (!o.active(section_id))
+			continue;
+		const value = o.formvalue(section_id);
+		const whole = Array.isArray(value);
+		const verdict = o.check(section_id, whole ? '' : String(value), whole ? true : o.optionalField());
+		if (verdict !== true)
+			errors.push({ option: o.option, error: String(verdict) });
+		else if ((whole ? value.length == 0 : value === '') && !o.optionalField())
+			errors.push({ option: o.option, error: 'must not be empty' });
+	}
+	return errors;
 }
 
 /* ---- a LuCI-like rendering of a form.Map, for the screenshot ----------- */
@@ -568,16 +692,17 @@ function renderMap(map) {
 
 /* ---- all stand-ins for one view ---------------------------------------- */
 
-function standins(configs, replies) {
+function standins(configs, replies, choices) {
 	const uci = makeUci(configs || {});
 	const form = makeForm(uci);
-	const widgets = makeWidgets(form);
+	const widgets = makeWidgets(form, choices || {});
 	const rpc = makeRpc((replies || []).slice());
 	const poll = makePoll();
 	return {
-		modules: { view: view, form: form, uci: uci, rpc: rpc, poll: poll, dom: dom, 'tools.widgets': widgets },
+		modules: { view: view, baseclass: baseclass, form: form, uci: uci, rpc: rpc, poll: poll, dom: dom,
+			'tools.widgets': widgets },
 		form: form, uci: uci, rpc: rpc, poll: poll
 	};
 }
 
-module.exports = { E, Node, html, loadView, standins, datatypeAccepts, translated };
+module.exports = { E, Node, html, loadView, standins, datatypeAccepts, validateField, saveErrors, translated };

@@ -29,6 +29,7 @@ def test_the_layout_is_luci_mk_s():
         "Makefile",
         "htdocs/luci-static/resources/view/carp/settings.js",
         "htdocs/luci-static/resources/view/carp/status.js",
+        "htdocs/luci-static/resources/view/status/include/60_carp.js",
         "po/templates/carp.pot",
         "root/usr/share/luci/menu.d/luci-app-carp.json",
         "root/usr/share/rpcd/acl.d/luci-app-carp.json",
@@ -66,12 +67,15 @@ def test_the_acl_grants_what_the_views_use_and_no_more(tmp_path):
     acl = load(ACL)
     assert list(acl) == ["luci-app-carp"]
     grant = acl["luci-app-carp"]
-    assert grant["read"] == {"ubus": {"carp": ["status"]}, "uci": ["carp"]}
+    assert grant["read"] == {"ubus": {"carp": ["status", "check"]}, "uci": ["carp"]}
     assert grant["write"] == {"uci": ["carp"]}
     # The status view calls exactly what read.ubus allows.
     out = run_views({"status": {"path": os.path.join(VIEWS, "status.js"), "replies": [{"error": "x"}]}},
                     tmp_path)["status"]
-    assert {d["object"]: [d["method"]] for d in out["declared"]} == grant["read"]["ubus"]
+    declared = {}
+    for d in out["declared"]:
+        declared.setdefault(d["object"], []).append(d["method"])
+    assert declared == grant["read"]["ubus"]
 
 
 def test_carp_and_luci_app_carp_define_different_acls():
@@ -105,6 +109,7 @@ def test_make_ipk_builds_luci_app_carp(tmp_path):
         "/usr/share/rpcd/acl.d/luci-app-carp.json",
         "/www/luci-static/resources/view/carp/settings.js",
         "/www/luci-static/resources/view/carp/status.js",
+        "/www/luci-static/resources/view/status/include/60_carp.js",
     ]
     assert all(e[1] == 0o644 for e in files.values())
     with open(os.path.join(VIEWS, "settings.js"), "rb") as f:

@@ -1,4 +1,4 @@
-"""Screenshots of both views for the README: the views rendered by the
+"""Screenshots of both views and the Status -> Overview widget for the README: the views rendered by the
 recording stand-ins (tests/luci/standins.js, not LuCI) into a static page
 with a little LuCI-like CSS (page.css), photographed by headless Chromium.
 
@@ -6,7 +6,7 @@ The settings page shows r2's configuration from the lab and the status page
 r2's status as `ubus call carp status` answered it while carpd ran there
 (conftest.lab_status): real daemon output. Pictures go to the test's
 temporary directory; with CARP_UPDATE_SCREENSHOTS=1 also to
-docs/luci-settings.png and docs/luci-status.png.
+docs/luci-settings.png, docs/luci-status.png and docs/luci-overview.png.
 
 Needs Debian's `chromium` (make deps installs it); skips without it."""
 import os
@@ -17,7 +17,9 @@ import subprocess
 import pytest
 
 from luciviews import lab_status, page_config  # noqa: F401 (fixtures)
-from luciviews import HERE, ROOT, VIEWS, run_views
+from luciviews import APP, HERE, ROOT, VIEWS, run_views
+
+WIDGET = os.path.join(APP, "htdocs", "luci-static", "resources", "view", "status", "include", "60_carp.js")
 
 DOCS = os.path.join(ROOT, "docs")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -67,16 +69,23 @@ def rendered(lab_status, page_config, tmp_path_factory):
         "settings": {"path": os.path.join(VIEWS, "settings.js"), "configs": page_config, "samples": {},
                      "words": []},
         "status": {"path": os.path.join(VIEWS, "status.js"), "replies": [lab_status.first]},
+        "overview": {"path": WIDGET, "replies": [lab_status.first]},
     }
     return run_views(request, tmp_path_factory.mktemp("render"))
 
 
-@pytest.mark.parametrize("view,size", [("settings", (1280, 2030)), ("status", (1500, 400))])
+@pytest.mark.parametrize("view,size", [("settings", (1280, 2030)), ("status", (1500, 400)), ("overview", (1280, 260))])
 def test_screenshot(rendered, view, size, tmp_path):
     if view == "settings":
         body = rendered["settings"]["html"]
         body += '<div class="page-actions"><button class="btn">Save &amp; Apply</button></div>'
         html = page_html("CARP - Services", "Services", body)
+    elif view == "overview":
+        # LuCI's overview page puts each include in a section under its title.
+        widget = rendered["overview"]
+        body = ('<div class="cbi-map"><h2>Status</h2><div class="cbi-section"><h3>%s</h3>%s</div></div>'
+                % (widget["title"], widget["shown"][0]["html"]))
+        html = page_html("Overview - Status", "Status", body)
     else:
         html = page_html("CARP - Status", "Status", rendered["status"]["first"]["html"])
     html_path = tmp_path / ("luci-%s.html" % view)
@@ -88,9 +97,9 @@ def test_screenshot(rendered, view, size, tmp_path):
         shutil.copyfile(png, os.path.join(DOCS, "luci-%s.png" % view))
 
 
-@pytest.mark.parametrize("view", ["settings", "status"])
+@pytest.mark.parametrize("view", ["settings", "status", "overview"])
 def test_the_readme_pictures_are_there(view):
     path = os.path.join(DOCS, "luci-%s.png" % view)
     assert os.path.exists(path), "run: CARP_UPDATE_SCREENSHOTS=1 make test PYTEST_FLAGS='tests/luci'"
     width, height = png_size(path)
-    assert width >= 1000 and height >= 300
+    assert width >= 1000 and height >= 250

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from luciviews import lab_status  # noqa: F401 (fixtures)
-from luciviews import VIEWS, rpcd_status, run_views
+from luciviews import VIEWS, rpcd_check, rpcd_status, run_views
 
 STATUS = os.path.join(VIEWS, "status.js")
 COLUMNS = ["Group", "VHID", "State", "Since", "Master", "Addresses", "Ours / seen", "RX / TX", "Drops", "Reason"]
@@ -21,8 +21,22 @@ def clock(seconds):
 
 @pytest.fixture(scope="module")
 def no_daemon(tmp_path_factory):
+    """The plugin's answer after /etc/init.d/carp stop: procd knows no carp
+    service, and the status file is gone or stale."""
     tmp = tmp_path_factory.mktemp("nodaemon")
-    return rpcd_status(tmp, str(tmp / "absent" / "status.json"))
+    return rpcd_status(tmp, str(tmp / "absent" / "status.json"), running="none")
+
+
+GOOD = "config globals 'globals'\n\toption enabled '1'\n"
+REFUSED = GOOD + ("config vhid 'guest'\n\toption device 'br-guest'\n\toption vhid '300'\n"
+                  "\tlist address '192.168.1.253/24'\n\tlist address '192.168.1.253'\n")
+
+
+@pytest.fixture(scope="module")
+def checks(tmp_path_factory):
+    """`ubus call carp check` (the real plugin and carpd --check) on a good and a refused file."""
+    tmp = tmp_path_factory.mktemp("check")
+    return {"good": rpcd_check(tmp, GOOD), "refused": rpcd_check(tmp, REFUSED)}
 
 
 @pytest.fixture(scope="module")
@@ -37,21 +51,32 @@ def cells(row):
 
 # --- without a daemon (no lab needed) ---------------------------------------------------------
 
-def test_it_asks_ubus_carp_status_and_polls_every_few_seconds(no_daemon, tmp_path):
-    out = run_views({"status": {"path": STATUS, "replies": [no_daemon]}}, tmp_path)["status"]
-    assert [(d["object"], d["method"]) for d in out["declared"]] == [("carp", "status")]
+def test_it_asks_ubus_carp_status_and_polls_every_few_seconds(no_daemon, checks, tmp_path):
+    out = run_views({"status": {"path": STATUS, "replies": [no_daemon, checks["good"]]}}, tmp_path)["status"]
+    assert [(d["object"], d["method"]) for d in out["declared"]] == [("carp", "status"), ("carp", "check")]
     assert [p["interval"] for p in out["polls"]] == [3]
     assert out["buttons"] == {"handleSave": None, "handleSaveApply": None, "handleReset": None}
 
 
-def test_without_a_running_daemon_the_plugins_message_is_shown(no_daemon, tmp_path):
-    assert "error" in no_daemon  # the real plugin's answer
-    out = run_views({"status": {"path": STATUS, "replies": [no_daemon]}}, tmp_path)["status"]
+def test_without_a_running_daemon_the_plugins_message_is_shown(no_daemon, checks, tmp_path):
+    assert "not running" in no_daemon["error"] and no_daemon["running"] is False  # the real plugin's answer
+    out = run_views({"status": {"path": STATUS, "replies": [no_daemon, checks["good"]]}}, tmp_path)["status"]
+    assert [c["method"] for c in out["calls"]] == ["status", "check", "status"]
     assert no_daemon["error"] in out["first"]["text"]
     assert no_daemon["status_file"] in out["first"]["text"]
-    assert out["first"]["rows"] == []
+    assert out["first"]["rows"] == [] and "carp-check" not in out["first"]["html"]
     # The next poll finds rpc failing altogether: said so, not a stale table.
     assert "no more replies" in out["after"][-1]["text"]
+
+
+def test_why_carpd_does_not_run_is_shown_from_its_own_check(no_daemon, checks, tmp_path):
+    refused = checks["refused"]
+    assert refused["valid"] is False and len(refused["errors"]) == 2
+    out = run_views({"status": {"path": STATUS, "replies": [no_daemon, refused]}}, tmp_path)["status"]
+    assert "carpd refuses /etc/config/carp:" in out["first"]["text"]
+    for line in refused["errors"]:
+        assert line in out["first"]["text"]
+    assert "carp.guest.vhid: '300' is not valid" in out["first"]["text"]
 
 
 # --- a real daemon's status ------------------------------------------------------------------
@@ -102,4 +127,14 @@ def test_a_poll_shows_the_next_status(lab_status, shown):
     for row, v in zip(rows, later["vhids"]):
         assert cells(row)["RX / TX"].startswith("%d / %d" % (v["rx"], v["tx"]))
     assert clock(later["updated"]) in shown["after"][0]["text"]
-    assert shown["calls"][0]["method"] == "status" and len(shown["calls"]) == 3
+    assert [c["method"] for c in shown["calls"]] == ["status", "status", "status"]  # running: no check
+
+
+def test_the_check_is_not_repeated_on_every_poll(no_daemon, checks, tmp_path):
+    """carpd --check starts an interpreter on the router: polls within 30 s reuse the answer."""
+    refused = checks["refused"]
+    out = run_views({"status": {"path": STATUS, "replies": [no_daemon, refused, no_daemon, no_daemon]}},
+                    tmp_path)["status"]
+    assert [c["method"] for c in out["calls"]] == ["status", "check", "status", "status", "status"]
+    for shown in out["after"][:2]:
+        assert "carp.guest.vhid: '300' is not valid" in shown["text"]

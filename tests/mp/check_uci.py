@@ -24,6 +24,8 @@ GRAMMAR = (
     "c vhid\n"
     "o x a\\ b\\#c\n"
     "l y 1\nl y 2\n"
+    "o e 1 '' o f 2\n"  # an empty word after the last argument ends the command
+    "o g 1 \\\n\to h 2\n"
     "config vhid 'a'\n"
     "\toption vhid 2\n"
     "config globals\r\n"

@@ -141,3 +141,57 @@ def copy_fakeroot(tmp_path):
     os.makedirs(os.path.join(root, "etc", "config"), exist_ok=True)
     os.makedirs(os.path.join(root, "etc", "init.d"), exist_ok=True)
     return root
+
+
+def openwrt_root(tmp_path):
+    """copy_fakeroot with the real launcher (firmware/carpd) as /usr/sbin/carpd."""
+    root = copy_fakeroot(tmp_path)
+    os.makedirs(os.path.join(root, "usr", "sbin"))
+    shutil.copy(os.path.join(FIRMWARE, "carpd"), os.path.join(root, "usr", "sbin", "carpd"))
+    return root
+
+
+def openwrt_env(root, record, running, jsonfilter="fixed", **extra):
+    """The environment the doubles of fakeroot read: its usr/bin first on
+    PATH (ubus, jsonfilter, jshn, logger), procd's calls recorded in record,
+    procd's answer for carp (FAKE_PROCD_RUNNING: "1", "0" or "none"), the
+    jsonfilter "fixed" or "broken" (OpenWrt 25.12.0), and the real carp
+    package for /usr/sbin/carpd."""
+    env = {"PATH": os.path.join(root, "usr", "bin") + ":/usr/sbin:/usr/bin:/sbin:/bin",
+           "IPKG_INSTROOT": root, "UCI_CONFIG_DIR": os.path.join(root, "etc", "config"),
+           "PROCD_RECORD": record, "FAKE_PROCD_RUNNING": running, "FAKE_JSONFILTER": jsonfilter,
+           "CARP_LIB": FIRMWARE, "CARP_PYTHON": sys.executable}
+    env.update(extra)
+    return env
+
+
+def rpcd_plugin(tmp_path, *args, config=None, stdin="{}", running="1"):
+    """Run package/carp/files/carp.rpcd as rpcd does (`carp list`, `carp call
+    <method>` with the arguments on stdin) with the OpenWrt doubles of
+    fakeroot (each says what real behaviour it keeps): `uci` reads
+    config, the jshn.sh, ubus and jsonfilter doubles, and /etc/init.d/carp the
+    real init script under the rc.common double, as its `#!/bin/sh
+    /etc/rc.common` line has the kernel run it; /usr/sbin/carpd is the real
+    launcher with the real carp package. running is procd's answer for carp:
+    "1" running, "0" stopped, "none" no such service (after
+    /etc/init.d/carp stop). Returns the CompletedProcess."""
+    os.makedirs(str(tmp_path), exist_ok=True)
+    root = openwrt_root(tmp_path)
+    bindir = os.path.join(str(tmp_path), "bin")
+    os.makedirs(bindir)
+    with open(os.path.join(bindir, "uci"), "w") as f:  # the double, run by busybox ash
+        f.write("#!%s ash\n. %s/bin/uci\n" % (busybox(), root))
+    os.chmod(os.path.join(bindir, "uci"), 0o755)
+    real_init = os.path.join(root, "usr", "share", "carp-init", "carp")
+    os.makedirs(os.path.dirname(real_init))
+    shutil.copy(os.path.join(FILES, "carp.init"), real_init)
+    with open(os.path.join(root, "etc", "init.d", "carp"), "w") as f:
+        f.write("#!%s ash\nexec %s ash %s/etc/rc.common %s \"$@\"\n" % (busybox(), busybox(), root, real_init))
+    os.chmod(os.path.join(root, "etc", "init.d", "carp"), 0o755)
+    if config is not None:
+        with open(os.path.join(root, "etc", "config", "carp"), "w") as f:
+            f.write(config)
+    env = openwrt_env(root, os.path.join(str(tmp_path), "procd.record"), running)
+    env["PATH"] = bindir + ":" + env["PATH"]
+    return subprocess.run([busybox(), "ash", os.path.join(FILES, "carp.rpcd")] + list(args), env=env,
+                          input=stdin, capture_output=True, text=True, timeout=30)

@@ -3,11 +3,18 @@ would be sent to procd instead of sending it.
 
 OpenWrt's rc.common, /lib/functions.sh, procd.sh and network.sh are not in
 Debian, so tests/package/fakeroot holds doubles written for these tests:
-the rc.common double dispatches start/stop/reload like the real one with
-USE_PROCD=1, the procd.sh double writes one line per procd_* call (name and
-arguments, tab separated) to a record file, functions.sh implements
+the rc.common double dispatches start/stop/reload/running like the real one
+with USE_PROCD=1, the procd.sh double writes one line per procd_* call (name
+and arguments, tab separated) to a record file, except procd_running, which
+runs the real one's `ubus call service list | jsonfilter` pipeline through
+the ubus and jsonfilter doubles in usr/bin (jsonfilter as OpenWrt 25.12.0
+shipped it, ignoring stdin, or as fixed), jshn.sh is a double of libubox's
+(json_load through a double of the jshn binary), functions.sh implements
 config_load/config_get/config_get_bool/config_foreach with the real
-semantics, and network_get_device answers from a table. Each test runs
+semantics, and network_get_device answers from a table; logger records what
+would go to syslog. /usr/sbin/carpd is the real launcher (firmware/carpd)
+with the real carp package, so `carpd --check` is the daemon's own reader.
+Each test runs
 `ash rc.common /etc/init.d/carp <action>` as `#!/bin/sh /etc/rc.common`
 would, then reads what procd would have been told.
 """
@@ -17,7 +24,7 @@ import subprocess
 
 import pytest
 
-from pkgtools import FILES, busybox, copy_fakeroot
+from pkgtools import FILES, busybox, openwrt_env, openwrt_root
 
 INIT = os.path.join(FILES, "carp.init")
 
@@ -53,32 +60,50 @@ config vhid 'iot'
 	list address '192.168.4.1/24'
 """
 
+NETWORK = """
+config interface 'lan'
+	option device 'br-lan'
+
+config interface 'guest'
+	option device 'br-guest'
+
+config interface 'iot'
+	option device 'br-iot'
+"""
+
 # lan and iot are up; guest is not (no device yet).
 DEVICES = "lan=br-lan iot=br-iot wan=eth1"
 
 
-def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES):
-    """Run the init script action; return the recorded procd calls as lists."""
-    root = copy_fakeroot(tmp_path)
+JSONFILTERS = ["fixed", "broken"]
+
+
+def run(tmp_path, action, config=ENABLED, running=False, devices=DEVICES, jsonfilter="fixed", code=0):
+    """Run the init script action; return the recorded procd calls as lists.
+
+    running: True/False is procd's answer for the instance carpd, "none" a
+    procd that knows no carp service."""
+    root = openwrt_root(tmp_path)
     initscript = os.path.join(root, "etc", "init.d", "carp")
     shutil.copy(INIT, initscript)
+    with open(os.path.join(root, "etc", "config", "network"), "w") as f:
+        f.write(NETWORK)
     if config is not None:
         with open(os.path.join(root, "etc", "config", "carp"), "w") as f:
             f.write(config)
     record = os.path.join(str(tmp_path), "procd.record")
     open(record, "w").close()
-    env = {
-        "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-        "IPKG_INSTROOT": root,
-        "UCI_CONFIG_DIR": os.path.join(root, "etc", "config"),
-        "PROCD_RECORD": record,
-        "FAKE_PROCD_RUNNING": "1" if running else "0",
-        "FAKE_NETWORK_DEVICES": devices,
-    }
+    env = openwrt_env(root, record, running if running == "none" else "1" if running else "0", jsonfilter,
+                      FAKE_NETWORK_DEVICES=devices)
     r = subprocess.run([busybox(), "ash", os.path.join(root, "etc", "rc.common"), initscript, action],
                        env=env, capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stderr == "", r.stderr
+    assert r.returncode == code, r.stdout + r.stderr
+    logged = [c[-1] for c in read_record(record) if c[0] == "logger"]
+    assert r.stderr == "".join(line + "\n" for line in logged), r.stderr
+    return read_record(record)
+
+
+def read_record(record):
     with open(record) as f:
         return [line.rstrip("\n").split("\t") for line in f]
 
@@ -179,15 +204,21 @@ def test_no_config_file_no_instance(tmp_path):
     assert calls(record, "procd_add_reload_trigger") == [["carp"]]
 
 
-def test_reload_of_a_running_daemon_is_a_sighup_not_a_restart(tmp_path):
-    record = run(tmp_path, "reload", running=True)
+@pytest.mark.parametrize("jsonfilter", JSONFILTERS)
+def test_reload_of_a_running_daemon_is_a_sighup_not_a_restart(tmp_path, jsonfilter):
+    """With OpenWrt 25.12.0's jsonfilter, procd_running is never true: a
+    reload built on it re-registered an unchanged instance and the daemon
+    kept its old settings."""
+    record = run(tmp_path, "reload", running=True, jsonfilter=jsonfilter)
     assert calls(record, "procd_send_signal") == [["carp", "*", "HUP"]]
     for restart in ("procd_open_service", "procd_open_instance", "procd_kill", "procd_close_service"):
         assert calls(record, restart) == [], restart
 
 
-def test_reload_starts_the_daemon_once_it_is_enabled(tmp_path):
-    record = run(tmp_path, "reload", running=False)
+@pytest.mark.parametrize("jsonfilter", JSONFILTERS)
+@pytest.mark.parametrize("running", [False, "none"])
+def test_reload_starts_the_daemon_once_it_is_enabled(tmp_path, jsonfilter, running):
+    record = run(tmp_path, "reload", running=running, jsonfilter=jsonfilter)
     assert calls(record, "procd_send_signal") == []
     assert calls(record, "procd_open_instance") == [["carpd"]]
     assert calls(record, "procd_kill") == []
@@ -200,6 +231,12 @@ def test_reload_after_disabling_declares_no_instance_so_procd_stops_it(tmp_path)
     assert calls(record, "procd_send_signal") == []
     assert calls(record, "procd_open_instance") == []
     assert calls(record, "procd_close_service") == [["set"]]
+
+
+@pytest.mark.parametrize("jsonfilter", JSONFILTERS)
+@pytest.mark.parametrize("running,code", [(True, 0), (False, 1), ("none", 1)])
+def test_running_tells_procds_answer_whatever_jsonfilter_does(tmp_path, jsonfilter, running, code):
+    run(tmp_path, "running", running=running, jsonfilter=jsonfilter, code=code)
 
 
 def test_stop_asks_procd_to_kill_the_service(tmp_path):
@@ -223,3 +260,44 @@ def test_lease_sync_adds_the_lease_replicator_instance(tmp_path):
     record = run(tmp_path / "synced", "start", config=synced)
     assert calls(record, "procd_open_instance") == [["carpd"], ["leases"]]
     assert ["command", "/usr/sbin/carpd", "leases", "-c", "/etc/config/carp"] in calls(record, "procd_set_param")
+
+
+# What libuci's config_load reads leniently and carpd refuses, and a rule
+# across values that only carpd checks.
+REFUSED = [
+    (ENABLED.replace("list address '10.0.0.1/24'", "list address '10.0.0.1/24'\n\toption password my secret words"),
+     "line 20: too many arguments to option 'password'"),
+    (ENABLED.replace("list address '10.0.0.1/24'", "list address '10.0.0.1/24'\n\tlist address '10.0.0.1'"),
+     "carp.dmz.address: '10.0.0.1' is not valid: each address once"),
+]
+
+
+@pytest.mark.parametrize("config,error", REFUSED)
+def test_start_refuses_what_carpd_refuses_and_logs_why(tmp_path, config, error):
+    record = run(tmp_path, "start", config=config)
+    assert calls(record, "procd_open_instance") == []
+    logged = calls(record, "logger")
+    assert logged and all(c[:4] == ["-s", "-t", "carp", "-p"] and c[4] == "daemon.err" for c in logged)
+    assert any(error in c[5] for c in logged), logged
+
+
+@pytest.mark.parametrize("config,error", REFUSED)
+def test_reload_with_a_refused_file_leaves_the_daemon_as_it_is(tmp_path, config, error):
+    record = run(tmp_path, "reload", config=config, running=True, code=1)
+    for change in ("procd_send_signal", "procd_open_service", "procd_open_instance", "procd_kill"):
+        assert calls(record, change) == [], change
+    assert any(error in c[5] for c in calls(record, "logger"))
+
+
+def test_a_valid_file_is_checked_and_nothing_logged(tmp_path):
+    record = run(tmp_path, "start")
+    assert calls(record, "logger") == []
+    assert calls(record, "procd_open_instance") == [["carpd"]]
+
+
+@pytest.mark.parametrize("config,error", REFUSED)
+def test_reload_of_a_stopped_daemon_with_a_refused_file_starts_nothing_and_logs_once(tmp_path, config, error):
+    record = run(tmp_path, "reload", config=config, running="none")
+    assert calls(record, "procd_open_instance") == [] and calls(record, "procd_send_signal") == []
+    logged = [c[5] for c in calls(record, "logger")]
+    assert len(logged) == len(set(logged)) and any(error in line for line in logged)  # checked once

@@ -232,6 +232,12 @@ def test_carp_status_command_runs_from_the_package_on_micropython(built, tmp_pat
     r = subprocess.run([busybox(), "ash", root + "/usr/sbin/carp", "status", "--help"], env=env,
                        capture_output=True, text=True, timeout=60)
     assert "Traceback" not in r.stderr, r.stderr
+    # What the init script runs before start and reload, on the shipped file.
+    with open(root + "/etc/config/network", "w") as f:
+        f.write("config interface 'lan'\n\toption device 'br-lan'\n")
+    r = subprocess.run([busybox(), "ash", root + "/usr/sbin/carpd", "--check", "-c", root + "/etc/config/carp"],
+                       env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "is valid" in r.stdout, r.stdout + r.stderr
 
 
 def test_carp_python3_runs_on_cpython(built, tmp_path):
@@ -244,12 +250,12 @@ def test_carp_python3_runs_on_cpython(built, tmp_path):
 
 def test_acl_lets_an_rpcd_login_read_the_status_and_nothing_else(ipk):
     """carp's own ACL `carp` is for monitoring logins (rpcd `list read carp`):
-    the status only. LuCI's grant, with uci read/write of /etc/config/carp,
+    the status and the config check only. LuCI's grant, with uci read/write of /etc/config/carp,
     is `luci-app-carp`, shipped by luci-app-carp (tests/luci)."""
     acl = json.loads(ipk.data["/usr/share/rpcd/acl.d/carp.json"][2])
     assert list(acl) == ["carp"]
     grant = acl["carp"]
-    assert grant["read"] == {"ubus": {"carp": ["status"]}}
+    assert grant["read"] == {"ubus": {"carp": ["status", "check"]}}
     assert "write" not in grant
 
 

@@ -1,17 +1,23 @@
 """/usr/libexec/rpcd/carp under busybox ash, called the way rpcd calls an
-exec plugin: `carp list` once, then `carp call status` with the arguments
-on stdin. `uci` is a test double (tests/package/fakeroot/bin/uci) that
-reads a UCI file from a temporary directory; OpenWrt's uci is not in
-Debian."""
+exec plugin: `carp list` once, then `carp call <method>` with the arguments
+on stdin. OpenWrt's uci, ubus, jshn and rc.common are not in Debian, so
+these are the doubles of tests/package/fakeroot (each file says what real
+behaviour it keeps): `uci` reads a UCI file from a temporary directory,
+jshn.sh builds and reads JSON in ash (json_load through a jshn double),
+`ubus call service list` answers as procd does for a running, stopped or
+unknown carp service ($FAKE_PROCD_RUNNING), and /etc/init.d/carp is the
+real init script run by the rc.common double, as its `#!/bin/sh
+/etc/rc.common` line makes the kernel do. /usr/sbin/carpd is the real
+launcher with the real carp package (for `check`)."""
 import json
 import os
 import subprocess
 
 import pytest
 
-from pkgtools import FILES, busybox, copy_fakeroot
+from pkgtools import FILES, busybox, rpcd_plugin
 
-PLUGIN = os.path.join(FILES, "carp.rpcd")
+PLUGIN = os.path.join(FILES, "carp.rpcd")  # pkgtools.rpcd_plugin runs it
 
 STATUS = {
     "version": "0.1.0",
@@ -25,22 +31,9 @@ STATUS = {
 }
 
 
-def plugin(tmp_path, *args, config=None, stdin="{}"):
-    """Run the plugin with the uci double on PATH; return (code, stdout)."""
-    os.makedirs(str(tmp_path), exist_ok=True)
-    root = copy_fakeroot(tmp_path)
-    bindir = os.path.join(str(tmp_path), "bin")
-    os.makedirs(bindir)
-    with open(os.path.join(bindir, "uci"), "w") as f:  # the double, run by busybox ash
-        f.write("#!%s ash\n. %s/bin/uci\n" % (busybox(), root))
-    os.chmod(os.path.join(bindir, "uci"), 0o755)
-    if config is not None:
-        with open(os.path.join(root, "etc", "config", "carp"), "w") as f:
-            f.write(config)
-    env = {"PATH": bindir + ":/usr/sbin:/usr/bin:/sbin:/bin", "IPKG_INSTROOT": root,
-           "UCI_CONFIG_DIR": os.path.join(root, "etc", "config")}
-    r = subprocess.run([busybox(), "ash", PLUGIN] + list(args), env=env, input=stdin,
-                       capture_output=True, text=True, timeout=30)
+def plugin(tmp_path, *args, config=None, stdin="{}", running="1"):
+    """Run the plugin; return (code, stdout). running: see pkgtools.rpcd_plugin."""
+    r = rpcd_plugin(tmp_path, *args, config=config, stdin=stdin, running=running)
     assert r.stderr == "", r.stderr
     return r.returncode, r.stdout
 
@@ -58,7 +51,7 @@ def test_plugin_parses_under_busybox_ash_and_is_executable():
 def test_list_prints_the_method_map_as_json(tmp_path):
     code, out = plugin(tmp_path, "list")
     assert code == 0
-    assert json.loads(out) == {"status": {}}
+    assert json.loads(out) == {"status": {}, "check": {}}
 
 
 def test_call_status_returns_the_status_file(tmp_path):
@@ -75,8 +68,46 @@ def test_call_status_without_the_file_returns_an_error_object(tmp_path):
     code, out = plugin(tmp_path, "call", "status", config=config_with(missing))
     assert code == 0  # an object LuCI can show, not a failed call
     reply = json.loads(out)
-    assert "not running" in reply["error"]
+    assert "not written it yet" in reply["error"]
     assert reply["status_file"] == str(missing)
+
+
+@pytest.mark.parametrize("running", ["none", "0"])
+def test_after_stop_the_last_document_is_not_passed_off_as_live(tmp_path, running):
+    """The status file outlives the daemon: `stop` (procd knows no carp
+    service) or a daemon procd gave up on (instance not running)."""
+    status_file = tmp_path / "status.json"
+    status_file.write_text(json.dumps(STATUS) + "\n")
+    code, out = plugin(tmp_path, "call", "status", config=config_with(status_file), running=running)
+    reply = json.loads(out)
+    assert code == 0
+    assert "carpd is not running" in reply["error"] and reply["running"] is False
+    assert reply["status_file"] == str(status_file)
+
+
+def test_check_says_valid_for_a_file_carpd_takes(tmp_path):
+    code, out = plugin(tmp_path, "call", "check", config=config_with("/var/run/carp/status.json"))
+    assert code == 0
+    assert json.loads(out) == {"valid": True, "errors": []}
+
+
+def test_check_lists_every_error_of_a_file_carpd_refuses(tmp_path):
+    config = config_with("/var/run/carp/status.json") + (
+        "\nconfig vhid 'guest'\n\toption device 'br-guest'\n\toption vhid '300'\n"
+        "\tlist address '192.168.1.253/24'\n\tlist address '192.168.1.253'\n")
+    code, out = plugin(tmp_path, "call", "check", config=config)
+    reply = json.loads(out)
+    assert code == 0 and reply["valid"] is False
+    assert sorted(reply["errors"]) == [
+        "carp.guest.address: '192.168.1.253' is not valid: each address once (it is already listed)",
+        "carp.guest.vhid: '300' is not valid: an integer 1..255"]
+
+
+def test_json_is_built_with_jshn_not_sed():
+    with open(PLUGIN) as f:
+        text = f.read()
+    assert ". \"$IPKG_INSTROOT/usr/share/libubox/jshn.sh\"" in text
+    assert "sed" not in text and "printf '{" not in text
 
 
 def test_an_empty_status_file_is_no_status(tmp_path):

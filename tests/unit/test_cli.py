@@ -93,3 +93,31 @@ def test_uci_reader_is_unloaded_after_each_load(tmp_path):
     assert "carp.uciconfig" not in sys.modules and "carp.uci" not in sys.modules
     _settings, again = load()  # a reload imports it again, and drops it again
     assert [c.vhid for c in again] == [1] and "carp.uciconfig" not in sys.modules
+
+
+CHECKED = ("config globals 'globals'\n\toption enabled '1'\n\nconfig vhid 'lan'\n\toption interface 'lan'\n"
+           "\toption vhid '1'\n\toption password 'x'\n\tlist address '10.0.0.1/24'\n")
+
+
+def test_check_validates_with_the_network_file_beside_it(tmp_path, capsys):
+    (tmp_path / "carp").write_text(CHECKED)
+    (tmp_path / "network").write_text("config interface 'lan'\n\toption device 'br-lan'\n")
+    assert cli.main(["--check", "-c", str(tmp_path / "carp")]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and "valid: 1 vhid enabled" in out.out
+
+
+def test_check_lists_every_error_and_fails(tmp_path, capsys):
+    (tmp_path / "carp").write_text(CHECKED.replace("'x'", "'%s'" % ("x" * 20)).replace("'1'\n\toption pass", "'0'\n\toption pass"))
+    assert cli.main(["-c", str(tmp_path / "carp"), "--check"]) == 1
+    err = sorted(capsys.readouterr().err.splitlines())
+    assert len(err) == 3
+    assert err[0].startswith("carp.lan.interface: 'lan' is not valid: an interface of ")  # no network file here
+    assert err[1].startswith("carp.lan.password:")
+    assert err[2].startswith("carp.lan.vhid: '0' is not valid: an integer 1..255")
+
+
+def test_check_reports_an_unreadable_file_and_takes_no_other_option(tmp_path, capsys):
+    assert cli.main(["--check", "-c", str(tmp_path / "none")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert cli.main(["--check", "-k", "3"]) == 2

@@ -381,3 +381,19 @@ def test_a_flood_of_other_master_advertisements_gets_one_answer_per_interval():
     answers = [m.on_advert(3100 + i, 1, 200, 0) for i in range(500)]  # 500 in half a second
     assert sum(1 for a in answers if a & machine.SEND_ADVERT) == 1
     assert m.on_advert(4200, 1, 200, 0) & machine.CONFLICT
+
+
+@settings(max_examples=300, deadline=None)
+@given(state=st.sampled_from(["backup", "master"]), advskew=st.integers(0, 254), demote=st.integers(0, 3),
+       peer=st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 3)))
+def test_the_tie_break_is_skipped_only_where_it_cannot_change_the_outcome(state, advskew, demote, peer):
+    """The daemon computes the address tie-break only when needs_tie() says so."""
+    outcomes = set()
+    for tie in (machine.TIE_PEER_WINS, machine.TIE_WE_WIN, machine.TIE_SPLIT_LOWER, machine.TIE_SPLIT_HIGHER):
+        m = machine.Machine(1, advbase=1, advskew=advskew, preempt=True, demote=demote)
+        m.start(0, True)
+        if state == "master":
+            m._become_master(10, "test")
+        needed = m.needs_tie(*peer)
+        outcomes.add((m.on_advert(20, *peer, tie=tie), m.state, m.deadline))
+    assert needed or len(outcomes) == 1

@@ -50,3 +50,10 @@ def test_command_line_on_micropython():
     r = micropython("-m", "carp", "-i", "lan0", "-v", "1", "-p", "x", "-a", "10.0.0.1/40")
     assert r.returncode == 2
     assert "-a/--addr: '10.0.0.1/40' is not valid" in r.stderr
+
+
+def test_receive_path_allocates_nothing_under_heap_lock():
+    """Every drop reason and an accepted advertisement, both families, with
+    micropython.heap_lock() around parse and the machine."""
+    r = micropython(os.path.join(ROOT, "tests", "mp", "heaplock_receive.py"))
+    assert r.returncode == 0 and "ALL OK" in r.stdout, r.stdout + r.stderr

@@ -1,5 +1,7 @@
-"""The UCI reader against the rules of libuci's file parser (openwrt.md §3.1):
-one test per rule, then the malformed files it refuses, with line numbers."""
+"""The UCI reader against the rules of libuci's file parser in strict mode
+(openwrt/uci file.c; openwrt.md §3.1): one test per rule, then the malformed
+files it refuses, with line numbers, then each deliberate difference from
+libuci that carp/uci.py lists."""
 import pytest
 
 from carp import uci
@@ -69,6 +71,12 @@ def test_options_and_lists_go_to_the_latest_section():
 
 def test_setting_an_option_again_replaces_it():
     assert value("option v one\noption v two\n") == "two"
+
+
+def test_an_option_set_again_keeps_its_place():
+    # libuci's uci_set puts the new value where the old one was (uci export shows it there).
+    assert list(one("config t\noption a 1\noption b 2\noption a 3\n").items()) == [("a", "3"), ("b", "2")]
+    assert list(one("config t\nlist a 1\noption b 2\noption a 3\n").items()) == [("a", "3"), ("b", "2")]
 
 
 def test_an_option_without_a_value_is_not_set():
@@ -174,11 +182,6 @@ def test_semicolons_separate_commands_on_one_line():
     assert s.options == {"a": "x", "b": ["1", "2"]}
 
 
-def test_a_semicolon_right_after_an_unquoted_word_still_separates():
-    # libuci drops the rest of the line here (it overwrites the ';'); we follow §3.1.
-    assert one("config t\noption a x;option b y\n") == {"a": "x", "b": "y"}
-
-
 def test_a_semicolon_may_be_followed_by_a_comment():
     assert one("config t\noption a 'x'; # note\n") == {"a": "x"}
 
@@ -193,9 +196,35 @@ def test_a_backslash_at_the_end_of_a_line_continues_the_word():
     assert value("option v abc\\\ndef\n") == "abcdef"
 
 
-def test_a_continued_line_can_carry_the_next_argument():
-    assert value("option v \\\n   'x'\n") == "x"
-    assert one("config t \\\n 'n'\noption \\\nv 1\n") == {"v": "1"}
+def test_a_continued_line_continues_the_word_before_an_argument():
+    # libuci: the backslash starts a word; the next line's text carries it on,
+    # and a blank there ends it, empty.
+    assert value("option v \\\n'x'\n") == "x"
+    assert one("config t \\\n'n'\noption \\\nv 1\n") == {"v": "1"}
+    assert "too many arguments to option 'v'" in str(error("config t\noption v \\\n   'x'\n"))
+    assert "too many arguments to config" in str(error("config t \\\n 'n'\n"))
+
+
+def test_an_empty_word_after_the_last_argument_ends_the_command():
+    # libuci's assert_eol reads one more word: an empty one ends the command,
+    # and the rest of the line is read as further commands.
+    assert one("config t\noption a 1 ''\n") == {"a": "1"}
+    assert one("config t\noption a 1 '' option b 2\n") == {"a": "1", "b": "2"}
+    assert one("config t\noption a 1 \\\n\toption b 2\n") == {"a": "1", "b": "2"}
+    assert "invalid command" in str(error("config t\noption a 1 '' ''\n"))
+    # ... and it steps over the one blank that ended the empty word and splits
+    # the rest at spaces and tabs: blanks before the line end make a command.
+    assert one("config t\noption a 1 '' #c\n") == {"a": "1"}
+    for tail in (" ", "\t", "  ", " \x0b"):
+        assert "libuci reads the line end as a command" in str(error("config t\noption a 1 ''%s\n" % tail))
+    assert "libuci reads the line end as a command" in str(error("config t\noption a 1 \\\n \n"))
+
+
+@pytest.mark.parametrize("blank", ["\x0b", "\x0c", "\r"])
+def test_the_command_word_ends_at_a_space_or_tab_only(blank):
+    # libuci splits the command off with strtok(" \t"); other blanks are part of it.
+    assert "invalid command" in str(error("config t\noption%sa 1\n" % blank))
+    assert one("config t\noption a%s1\n" % blank) == {"a": "1"}  # between arguments, any blank
 
 
 def test_a_backslash_newline_inside_double_quotes_is_removed():
@@ -250,8 +279,6 @@ def test_line_numbers_count_continued_lines():
     ("config t\noption a 'x' ;   \n", 2, "';' without a command after it"),
     ("config t\n; option a x\n", 2, "';' without a command after it"),
     ("config t\noption a 'x';;option b y\n", 2, "';' without a command after it"),
-    ("config t\noption a 'x\x01y'\n", 2, "control character 0x01"),
-    (b"config t\noption a '\xff'\n", 2, "not UTF-8"),
 ])
 def test_malformed_input_is_refused_with_its_line(text, line, fragment):
     e = error(text)
@@ -298,3 +325,29 @@ def test_export_output_reads_back():
     g, v = uci.parse(text)
     assert (g.name, g.options) == ("globals", {"enabled": "1"})
     assert (v.name, v.options) == ("@vhid[0]", {"password": "it's", "address": ["10.0.0.1/24", "fd00::1"]})
+
+
+# --- deliberate differences from libuci (carp/uci.py lists them) ------------------------------
+
+def test_difference_a_semicolon_always_separates_commands():
+    # libuci overwrites the ';' after an unquoted word and drops what follows it.
+    assert one("config t\noption a x;option b y\n") == {"a": "x", "b": "y"}
+    assert one("config t 'n'; option a 1\n") == {"a": "1"}
+    # ... and takes `option a x;` while it refuses `option a 'x';`: here both are refused.
+    for text in ("config t\noption a x;\n", "config t\noption a 'x';\n", "config t x;\n"):
+        assert "';' without a command after it" in str(error(text))
+
+
+@pytest.mark.parametrize("byte", [0x01, 0x0b, 0x1b, 0x1f])
+def test_difference_control_characters_in_a_value_are_refused(byte):
+    # libuci's file parser takes them (only `uci set` applies uci_validate_text).
+    e = error("config t\noption a 'x%sy'\n" % chr(byte))
+    assert e.line == 2 and "control character 0x%02x" % byte in str(e)
+    assert value("option v 'a\tb\rc'\n") == "a\tb\rc"  # tab and CR are text
+
+
+def test_difference_a_value_that_is_not_utf8_is_refused():
+    # libuci takes any bytes; carp's values are text.
+    e = error(b"config t\noption a '\xc3('\n")
+    assert e.line == 2 and "argument 2 is not UTF-8 text" in str(e)
+    assert value("option v 'gr\u00fc\u00dfe'\n") == "gr\u00fc\u00dfe"

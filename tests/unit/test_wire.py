@@ -13,7 +13,7 @@ from carp import wire
 from conftest import VECTORS
 from pcapfile import carp_packets
 
-# From shared/vectors/README.md: (vhid, passphrase, the one VIP in the HMAC).
+# From tests/vectors/README.md: (vhid, passphrase, the one VIP in the HMAC).
 VECTOR_KEYS = {
     "ucarp_single.pcap": (42, b"love", "10.77.0.252"),
     "ucarp_tie.pcap": (7, b"secret", "10.77.0.100"),

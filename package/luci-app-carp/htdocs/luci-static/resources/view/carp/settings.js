@@ -13,7 +13,16 @@
  * firmware/carp/uciconfig.py, and tests/luci checks this page against it
  * both ways. Where LuCI's datatypes accept more than the daemon does
  * (multicast or 0.0.0.0 addresses, IPv4 octets with leading zeros,
- * relative paths), a validate function adds the daemon's rule.
+ * relative paths), a validate function adds the daemon's rule, and so do
+ * the rules across values (each address once, vhid once per device, an
+ * interface or a device), so Save stops where carpd would refuse the file.
+ *
+ * LuCI runs validate(section_id, value) after the datatype, with the value
+ * as the datatype left it: cidr and ip4addr/ip6addr with a /prefix hand on
+ * the prefix alone ('24'), so the virtual addresses have no datatype and
+ * checkAddress() does it all. A DynamicList's validate() is called for each
+ * item typed and, with '', for the list as a whole whenever it changes:
+ * that is where the rules over the whole list are.
  */
 
 /* The spellings of a boolean that carpd (and config_get_bool) take. */
@@ -106,6 +115,113 @@ function optionalAddress(withPrefix, family) {
 	};
 }
 
+function listOf(value) {
+	if (value == null || value === '')
+		return [];
+	return Array.isArray(value) ? value : [ value ];
+}
+
+/* One key per address, whatever its spelling or /prefix: '192.168.1.253/24'
+ * and '192.168.1.253' are the same address to carpd. null: no address. */
+function addressKey(text) {
+	var host = (text.indexOf('/') >= 0) ? text.substring(0, text.indexOf('/')) : text;
+	var v4 = parseIPv4(host);
+	if (v4)
+		return '4:' + v4.join('.');
+	var v6 = parseIPv6(host);
+	return v6 ? '6:' + v6.join(':') : null;
+}
+
+/* An option of a vhid section as the form holds it now: the field's value
+ * while it is shown, else the configuration (with changes not yet saved).
+ * section: the option's own (this.section in validate()), which in the edit
+ * dialog is the dialog's copy of the grid, holding the fields being edited. */
+function current(section, section_id, option) {
+	var value = section.formvalue(section_id, option);
+	return (value != null) ? value : uci.get('carp', section_id, option);
+}
+
+/* carpd checks addresses and vhids across enabled groups only. */
+function groupEnabled(section, section_id) {
+	var value = current(section, section_id, 'enabled');
+	return FALSE_WORDS.indexOf(value == null ? '1' : String(value)) < 0;
+}
+
+function otherGroups(section, section_id) {
+	return uci.sections('carp', 'vhid').map(function(s) { return s['.name']; }).filter(function(sid) {
+		return sid != section_id && groupEnabled(section, sid);
+	});
+}
+
+/* The items of a list option, with an item being typed (value) among them. */
+function itemsWith(section, section_id, option, value) {
+	var items = listOf(current(section, section_id, option));
+	return (value === '' || items.indexOf(value) >= 0) ? items : items.concat([ value ]);
+}
+
+/* carpd's rules across the virtual addresses: each once in a group, and in
+ * one enabled group only. */
+function addressesProblem(section, section_id, value) {
+	var items = itemsWith(section, section_id, 'address', value), seen = {};
+	for (var i = 0; i < items.length; i++) {
+		var key = addressKey(items[i]);
+		if (key == null)
+			continue;
+		if (seen[key] != null)
+			return _('Each address once: %s and %s are the same address').replace('%s', seen[key]).replace('%s', items[i]);
+		seen[key] = items[i];
+	}
+	if (!groupEnabled(section, section_id))
+		return true;
+	var others = otherGroups(section, section_id);
+	for (var j = 0; j < others.length; j++) {
+		var theirs = listOf(current(section, others[j], 'address'));
+		for (var k = 0; k < theirs.length; k++)
+			if (seen[addressKey(theirs[k])] != null)
+				return _('%s is an address of group %s already').replace('%s', seen[addressKey(theirs[k])]).replace('%s', others[j]);
+	}
+	return true;
+}
+
+/* Unicast peers: each once, and never one of the group's own addresses. */
+function peersProblem(section, section_id, value) {
+	var items = itemsWith(section, section_id, 'peer', value), seen = {}, own = {};
+	listOf(current(section, section_id, 'address')).forEach(function(a) { own[addressKey(a)] = a; });
+	for (var i = 0; i < items.length; i++) {
+		var key = addressKey(items[i]);
+		if (key == null)
+			continue;
+		if (seen[key] != null)
+			return _('Each peer once: %s is listed twice').replace('%s', items[i]);
+		if (own[key] != null)
+			return _('%s is a virtual address of this group, not the other router\'s').replace('%s', items[i]);
+		seen[key] = true;
+	}
+	return true;
+}
+
+/* What a group runs on, as far as the page can tell: 'interface lan' or
+ * 'device br-lan'; null while neither is chosen. */
+function bindingOf(section, section_id) {
+	var iface = current(section, section_id, 'interface');
+	if (iface)
+		return 'interface ' + iface;
+	var device = current(section, section_id, 'device');
+	return device ? 'device ' + device : null;
+}
+
+/* carpd: one vhid per device among the enabled groups. */
+function vhidProblem(section, section_id, value) {
+	var where = bindingOf(section, section_id);
+	if (value === '' || where == null || !groupEnabled(section, section_id))
+		return true;
+	var others = otherGroups(section, section_id);
+	for (var i = 0; i < others.length; i++)
+		if (String(current(section, others[i], 'vhid')) === value && bindingOf(section, others[i]) === where)
+			return _('VHID %s is used on %s by group %s already').replace('%s', value).replace('%s', where).replace('%s', others[i]);
+	return true;
+}
+
 /* Flags store '1'/'0'. A file written by hand may say yes/on/true/enabled
  * (or no/off/false/disabled), which carpd takes too: show those as they
  * are meant, instead of as unchecked. */
@@ -180,17 +296,27 @@ return view.extend({
 			_('Virtual host id, 1..255: the same on every router of the group, unique per network.'));
 		o.datatype = 'and(uinteger,range(1,255))';
 		o.rmempty = false;
+		o.validate = function(section_id, value) {
+			return vhidProblem(this.section, section_id, value);
+		};
 
 		o = s.taboption('general', widgets.NetworkSelect, 'interface', _('Interface'),
 			_('The logical interface the group runs on; carpd follows it to its device.'));
 		o.nocreate = true;
 
+		/* Optional in LuCI's sense: a required select offers no empty choice
+		 * and shows its first device as chosen, which Save would then write
+		 * unasked. The rule "an interface or a device" is validate()'s. */
 		o = s.taboption('general', widgets.DeviceSelect, 'device', _('Device'),
 			_('Or a Linux device instead of an interface.'));
 		o.datatype = 'and(netdevname,maxlength(15))';
 		o.noaliases = true;
-		o.rmempty = false;
 		o.depends('interface', '');
+		o.validate = function(section_id, value) {
+			if (value || current(this.section, section_id, 'device'))
+				return true;
+			return _('Choose an interface, or a device');
+		};
 
 		o = s.taboption('general', form.Value, 'password', _('Password'),
 			_('Shared secret, at most 19 bytes, the same on every router. Advertisements are signed with it (HMAC-SHA1), not encrypted.'));
@@ -204,15 +330,20 @@ return view.extend({
 
 		o = s.taboption('addresses', form.DynamicList, 'address', _('Virtual addresses'),
 			_('IPv4 or IPv6 addresses with their prefix, held by the master (/32 or /128 without one).'));
-		o.datatype = 'or(cidr,ipaddr(1))';
 		o.rmempty = false;
-		o.validate = optionalAddress(true, 0);
+		o.validate = function(section_id, value) {
+			var why = (value === '') ? true : checkAddress(value, true, 0);
+			return (why === true) ? addressesProblem(this.section, section_id, value) : why;
+		};
 
 		o = s.taboption('addresses', form.DynamicList, 'peer', _('Unicast peers'),
 			_('The other routers\' addresses, to send advertisements to instead of the multicast groups (where switches filter multicast).'));
 		o.datatype = 'ipaddr(1)';
 		o.modalonly = true;
-		o.validate = optionalAddress(false, 0);
+		o.validate = function(section_id, value) {
+			var why = (value === '') ? true : checkAddress(value, false, 0);
+			return (why === true) ? peersProblem(this.section, section_id, value) : why;
+		};
 
 		o = s.taboption('addresses', form.Value, 'source', _('Source address'),
 			_('IPv4 source of advertisements; by default the device\'s first IPv4 address.'));

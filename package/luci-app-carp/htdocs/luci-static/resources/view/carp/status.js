@@ -8,7 +8,9 @@
  * Status -> CARP: one row per vhid from `ubus call carp status`, the
  * status document carpd keeps (firmware/carp/status.py), refreshed every
  * few seconds. When carpd is not running the rpcd plugin answers
- * {"error": ..., "status_file": ...}, shown as it is.
+ * {"error": ..., "status_file": ..., "running": false}, shown as it is,
+ * with what `ubus call carp check` (carpd --check) finds wrong in
+ * /etc/config/carp: the reasons the init script refuses to start it.
  */
 
 var POLL_SECONDS = 3;
@@ -18,6 +20,47 @@ var callStatus = rpc.declare({
 	method: 'status',
 	expect: { '': {} }
 });
+
+var callCheck = rpc.declare({
+	object: 'carp',
+	method: 'check',
+	expect: { '': {} }
+});
+
+/* carpd --check starts an interpreter on the router: while the page polls
+ * a stopped carpd, ask again only this often. */
+var CHECK_SECONDS = 30;
+var lastCheck = null, lastCheckAt = 0;
+
+/* The status; when carpd is not running, with the check of its file. */
+function fetchStatus() {
+	return callStatus().then(function(doc) {
+		if (!doc || doc.running !== false)
+			return doc;
+		if (lastCheck && Date.now() - lastCheckAt < CHECK_SECONDS * 1000) {
+			doc.check = lastCheck;
+			return doc;
+		}
+		return callCheck().then(function(check) {
+			lastCheck = check;
+			lastCheckAt = Date.now();
+			doc.check = check;
+			return doc;
+		}, function() {
+			return doc;
+		});
+	});
+}
+
+/* carpd --check's errors, one per line: carp.<section>.<option>: ... */
+function renderCheck(check) {
+	if (!check || check.valid !== false)
+		return '';
+	return E('div', { 'id': 'carp-check' }, [
+		E('p', {}, _('carpd refuses /etc/config/carp:')),
+		E('ul', {}, (check.errors || []).map(function(line) { return E('li', {}, line); }))
+	]);
+}
 
 var STATE_COLOURS = { MASTER: '#2e7d32', BACKUP: '#1565c0', INIT: '#b26a00' };
 
@@ -99,7 +142,8 @@ function renderStatus(doc) {
 	if (!doc || doc.error || !Array.isArray(doc.vhids)) {
 		return E('div', { 'class': 'alert-message warning' }, [
 			E('p', {}, (doc && doc.error) ? doc.error : _('No answer from ubus call carp status.')),
-			(doc && doc.status_file) ? E('p', {}, _('Status file') + ': ' + doc.status_file) : ''
+			(doc && doc.status_file) ? E('p', {}, _('Status file') + ': ' + doc.status_file) : '',
+			renderCheck(doc && doc.check)
 		]);
 	}
 
@@ -138,14 +182,14 @@ function renderStatus(doc) {
 
 return view.extend({
 	load: function() {
-		return callStatus().catch(function(err) { return { error: String(err) }; });
+		return fetchStatus().catch(function(err) { return { error: String(err) }; });
 	},
 
 	render: function(doc) {
 		var body = E('div', { 'class': 'cbi-section', 'id': 'carp-status' }, renderStatus(doc));
 
 		poll.add(function() {
-			return callStatus().then(function(next) {
+			return fetchStatus().then(function(next) {
 				dom.content(body, renderStatus(next));
 			}).catch(function(err) {
 				dom.content(body, renderStatus({ error: String(err) }));

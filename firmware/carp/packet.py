@@ -1,0 +1,142 @@
+"""One received datagram -> one verdict: accepted, or the reason it was dropped.
+
+Pure: bytes in, a small int out, no sockets and no allocation on the reject
+path (the heap-lock test runs it). The checks run cheapest first and mirror
+the kernel filter (kfilter.py) up to the vhid and source tests, so a packet
+that reaches the daemon although the filter should have dropped it is still
+counted under the same reason:
+
+    IPv4   exactly 20 + 36 bytes, no IP options, total length 56, TTL 255
+    IPv6   exactly 40 + 36 bytes, payload length 36, next header 112, hop limit 255
+    CARP   version 2, type 1, authlen 7, a vhid configured on this device,
+           from a configured peer when the vhid has unicast peers,
+           then checksum, not our own, HMAC (the only costly step, last)
+
+What the daemon reads is one datagram: the socket's read is exactly as long
+as the only length the kernel filter lets through (see rawsock.py), so a
+datagram is never cut or merged with the next one.
+
+A flood repeats itself, and so does a live master (OpenBSD and we send a
+constant counter): 36 bytes identical to the last advertisement a vhid
+accepted, or to the last forgery it refused, get the same verdict again from
+one compare, without the checksum loop or an HMAC.
+"""
+from carp import wire
+
+ACCEPTED = -1
+
+# Drop reasons: counters are indexed by these. The first seven keep their
+# names from earlier releases (status documents, LuCI, scripts read them).
+DROP_SHORT = 0
+DROP_TTL = 1
+DROP_VERSION = 2
+DROP_VHID = 3
+DROP_CHECKSUM = 4
+DROP_OWN = 5
+DROP_HMAC = 6
+DROP_LENGTH = 7
+DROP_TRAILING = 8
+DROP_TYPE = 9
+DROP_AUTHLEN = 10
+DROP_PEER = 11
+DROP_REASONS = ("short", "bad_ttl", "bad_version", "unknown_vhid", "bad_checksum", "own_packet", "bad_hmac",
+                "bad_length", "trailing_bytes", "bad_type", "bad_authlen", "unknown_peer")
+
+IPV4_HEADER_LEN = 20
+IPV6_HEADER_LEN = 40
+IPV4_PACKET_LEN = IPV4_HEADER_LEN + wire.HEADER_LEN  # 56
+IPV6_PACKET_LEN = IPV6_HEADER_LEN + wire.HEADER_LEN  # 76
+VERSION_IHL = 0x45  # IPv4 without options: no CARP implementation sends any
+VERSION_TYPE = (wire.VERSION << 4) | wire.TYPE_ADVERTISEMENT  # 0x21
+
+# Where the fields sit in an IPv4 or IPv6 packet
+OFF4_TOTAL_LENGTH = 2
+OFF4_TTL = 8
+OFF4_SOURCE = 12
+OFF6_PAYLOAD_LENGTH = 4
+OFF6_NEXT_HEADER = 6
+OFF6_HOP_LIMIT = 7
+OFF6_SOURCE = 8
+
+
+class Inbox:
+    """The receive buffer and what the last parse found in it.
+
+    After ACCEPTED: vhid (the group.Group it is for), carp (offset of its
+    CARP header), source and source_len (offset and length of the IP source
+    address). After a drop, vhid is the group it was for once known, else
+    None. Made once; parsing allocates nothing."""
+
+    def __init__(self, size=128):
+        self.buf = bytearray(size)
+        view = memoryview(self.buf)
+        # The CARP header where each family's packet puts it, for whole-header
+        # compares (memcmp, no allocation) against a vhid's last verdicts.
+        self.carp4 = view[IPV4_HEADER_LEN:IPV4_PACKET_LEN]
+        self.carp6 = view[IPV6_HEADER_LEN:IPV6_PACKET_LEN]
+        self.vhid = None
+        self.carp = 0
+        self.source = 0
+        self.source_len = 0
+
+    def parse4(self, n, by_vhid):
+        """The IPv4 datagram in buf[:n] -> ACCEPTED or a DROP_ reason."""
+        self.vhid = None
+        buf = self.buf
+        if n < IPV4_PACKET_LEN:
+            return DROP_SHORT
+        if buf[0] != VERSION_IHL or ((buf[OFF4_TOTAL_LENGTH] << 8) | buf[OFF4_TOTAL_LENGTH + 1]) != IPV4_PACKET_LEN:
+            return DROP_LENGTH
+        if n != IPV4_PACKET_LEN:
+            return DROP_TRAILING
+        return self._advert(IPV4_HEADER_LEN, self.carp4, buf[OFF4_TTL], OFF4_SOURCE, 4, by_vhid)
+
+    def parse6(self, n, by_vhid):
+        """The IPv6 datagram in buf[:n] (from a link-layer socket, so it may
+        carry bytes after the payload) -> ACCEPTED or a DROP_ reason. One
+        frame is one packet: what follows the payload is never read as another."""
+        self.vhid = None
+        buf = self.buf
+        if n < IPV6_PACKET_LEN:
+            return DROP_SHORT
+        if ((buf[OFF6_PAYLOAD_LENGTH] << 8) | buf[OFF6_PAYLOAD_LENGTH + 1]) != wire.HEADER_LEN \
+                or buf[OFF6_NEXT_HEADER] != wire.PROTO_CARP:
+            return DROP_LENGTH
+        if n != IPV6_PACKET_LEN:
+            return DROP_TRAILING
+        return self._advert(IPV6_HEADER_LEN, self.carp6, buf[OFF6_HOP_LIMIT], OFF6_SOURCE, 16, by_vhid)
+
+    def _advert(self, off, header, hop_limit, source, source_len, by_vhid):
+        """The checks both families share, cheapest first. header: a view of
+        the 36 CARP bytes at buf[off:]."""
+        buf = self.buf
+        if hop_limit != wire.TTL:
+            return DROP_TTL
+        if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
+            return DROP_VERSION
+        if buf[off] != VERSION_TYPE:
+            return DROP_TYPE
+        if buf[off + wire.OFF_AUTHLEN] != wire.AUTHLEN:
+            return DROP_AUTHLEN
+        vhid = by_vhid[buf[off + wire.OFF_VHID]]
+        if vhid is None:
+            return DROP_VHID
+        self.vhid = vhid
+        if vhid.has_peers and not vhid.is_peer(buf, source, source_len):
+            return DROP_PEER
+        verdict = vhid.repeat_verdict(header)
+        if verdict == UNSEEN:
+            if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
+                return DROP_CHECKSUM
+            if wire.equal_at(buf, off + wire.OFF_COUNTER, vhid.counter, wire.COUNTER_LEN):
+                return DROP_OWN  # our own advertisement came back: a loop
+            verdict = ACCEPTED if vhid.mac_ok(buf, off) else DROP_HMAC
+            vhid.remember_verdict(header, verdict == ACCEPTED)
+        if verdict == ACCEPTED:
+            self.carp = off
+            self.source = source
+            self.source_len = source_len
+        return verdict
+
+
+UNSEEN = -2  # repeat_verdict: not the same 36 bytes as a last verdict
