@@ -201,6 +201,7 @@ class Replicator:
         self.released = {}  # (ip, mac) -> expiry: leases our dnsmasq dropped while serving
         self.serving = None
         self.status_stamp = None
+        self.refused, self.refused_logged = 0, -60
         self.last_sent = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -271,7 +272,12 @@ class Replicator:
         now = int(time.time())
         got = unpack(self.hmac, self.cfg.vhid, data, now)
         if got is None:
-            self.log("datagram from %s not signed with carp.%s.password; dropped" % (peer, self.cfg.name))
+            self.refused += 1
+            if now - self.refused_logged >= 60:  # a flood must not flood the log
+                self.refused_logged = now
+                self.log("%d datagrams from %s not signed with carp.%s.password (a different password?); dropped"
+                         % (self.refused, peer, self.cfg.name))
+                self.refused = 0
             return
         flags, nonce, seq, theirs = got
         last = self.seen.get(peer)

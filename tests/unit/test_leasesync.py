@@ -102,3 +102,90 @@ def test_micropython_merges_and_signs_exactly_as_cpython():
         assert r.returncode == 0 and r.stdout.endswith("ALL OK\n"), r.stdout + r.stderr
         outputs.append(r.stdout)
     assert outputs[0] == outputs[1]
+
+
+# --- one replicator on the loopback, fed datagrams by the test -------------
+
+class Router:
+    """A Replicator whose peer is 127.0.0.1 (the test's own socket), its
+    status file saying `state`, and an init.d/dnsmasq that records calls."""
+
+    def __init__(self, tmp_path, state):
+        import json
+        import os
+        import socket
+        from carp import config
+        self.tmp = tmp_path
+        self.status = tmp_path / "status.json"
+        self.set_state(state)
+        initd = tmp_path / "init.d"
+        initd.mkdir()
+        self.calls = tmp_path / "calls"
+        (initd / "dnsmasq").write_text("#!/bin/sh\necho \"$1\" >> %s\n" % self.calls)
+        os.chmod(str(initd / "dnsmasq"), 0o755)
+        self.leasefile = tmp_path / "dhcp.leases"
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        cfg = config.VhidConfig("lan", "lo", 1, b"secret", [], lease_sync=[b"\x7f\x00\x00\x01"])
+        self.r = leasesync.Replicator(cfg, str(self.status), str(self.leasefile), str(initd), self.port,
+                                      log=lambda text: None)
+        # What it sends goes to a socket of the test's, not back to itself.
+        self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sink.bind(("127.0.0.1", 0))
+        self.r.peers["127.0.0.1"] = self.sink.getsockname()
+        self.json = json
+
+    def set_state(self, state):
+        import json
+        self.status.write_text(json.dumps({"vhids": [{"name": "lan", "state": state}]}))
+
+    def feed(self, datagram):
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(datagram, ("127.0.0.1", self.port))
+        s.close()
+        self.r.receive()
+
+    def calls_made(self):
+        return self.calls.read_text().split() if self.calls.exists() else []
+
+
+def _datagram(lines, seq, nonce=1, key=b"secret", now=None):
+    import time
+    now = int(time.time()) if now is None else now
+    return pack(wire.HmacSha1(key), 0, 1, now, nonce, seq, leases(*lines))
+
+
+def _lease(mac, ip, left=600):
+    import time
+    return "%d %s %s * *" % (int(time.time()) + left, mac, ip)
+
+
+def test_a_backup_writes_what_it_is_sent_and_refuses_forgeries_and_replays(tmp_path):
+    router = Router(tmp_path, "BACKUP")
+    router.r.tick()
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120")], seq=1, key=b"wrong"))
+    assert not router.leasefile.exists()
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120")], seq=5))
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120"]
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=5))  # replayed sequence
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120"]
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=6))
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120", "10.0.0.121"]
+    assert router.calls_made() == []  # a backup's dnsmasq is stopped: nothing to restart
+
+
+def test_a_master_restarts_dnsmasq_only_for_a_lease_it_did_not_know(tmp_path):
+    router = Router(tmp_path, "MASTER")
+    router.leasefile.write_text(_lease("02:00:00:00:00:01", "10.0.0.120") + "\n")
+    router.r.tick()
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120", left=900)], seq=1))
+    assert router.calls_made() == []  # only a longer lease: the running dnsmasq has the address
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=2))
+    assert router.calls_made() == ["stop", "start"]
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120", "10.0.0.121"]
+    router.set_state("BACKUP")  # no longer master by the time the file is written: stays stopped
+    router.feed(_datagram([_lease("02:00:00:00:00:03", "10.0.0.122")], seq=3))
+    assert router.calls_made() == ["stop", "start", "stop"]
