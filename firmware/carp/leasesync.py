@@ -182,6 +182,8 @@ def unpack(hmac, vhid, data, now):
 # -- the process ------------------------------------------------------------
 
 class Replicator:
+    """One router's side: its lease file, its vhid's state, one UDP socket."""
+
     def __init__(self, vhid_cfg, status_file, leasefile, initd, port=LEASE_PORT, heartbeat=HEARTBEAT,
                  log=None):
         self.cfg = vhid_cfg
@@ -191,7 +193,6 @@ class Replicator:
         self.port = port
         self.heartbeat = heartbeat
         self.log = log or (lambda text: sys.stderr.write("carpd leases: %s\n" % text))
-        self.port = port
         self.reconfigure(vhid_cfg)
         self.nonce = struct.unpack(">Q", os.urandom(8))[0]
         self.seq = 0
