@@ -12,6 +12,10 @@ Scenarios, in order, each ended only when every bound client has renewed
   failover  two clients bound from r1; r1's cable pulled; a third one joins
   failback  r1's cable back, r1 preempts
   reboot    r1 restarted with an empty lease file; a fourth client joins
+  split     CARP advertisements lost at the switch, so both routers are
+            master and serve; a fifth client joins; the partition heals
+            (ends once both lease files hold the newcomer and r1 is the
+            only master: no renewal wait)
 
 Everything reported comes from the clients' own view (their udhcpc script's
 log: bound, renew, deconfig with the lease time and server) and the
@@ -66,7 +70,8 @@ HEARTBEAT_S = 5
 # dnsmasq's ping check before an offer cannot find it: only the lease file
 # tells the serving router that .122 is taken.
 CLIENT_MACS = {'cli1': '02:00:00:00:01:01', 'cli2': '02:00:00:00:01:02',
-               'cli3': '02:00:00:00:02:16', 'cli4': '02:00:00:00:02:2a'}
+               'cli3': '02:00:00:00:02:16', 'cli4': '02:00:00:00:02:2a',
+               'cli5': '02:00:00:00:02:3e'}
 FIREWALLED = ('cli1',)
 TAKEOVER_TIMEOUT = 10
 BIND_TIMEOUT = 60        # udhcpc: discover, ping check, offer (split: 10 s late)
@@ -486,6 +491,22 @@ def run(lab, workdir, python, say=print, mode='sync'):
     d.wait_bound(['cli4'])
     d.wait_renewed(['cli1', 'cli2', 'cli3'], t)
     reports.append(scenario_report(d, 'reboot', t, time.time()))
+    say(json.dumps(reports[-1]))
+
+    t = time.time()
+    lab.block_carp_multicast(True)
+    if not lab.wait_for(lambda: d.holders() == ['r1', 'r2'], TAKEOVER_TIMEOUT, interval=0.1):
+        raise AssertionError('no split brain: %s' % d.holders())
+    say('split brain: both routers master after %.1f s' % (time.time() - t))
+    d.start_client('cli5')
+    d.wait_bound(['cli5'])
+    if mode == 'sync':
+        d.wait_replicated('r1', ['cli5'])
+        d.wait_replicated('r2', ['cli5'])
+    lab.block_carp_multicast(False)
+    d.wait_master('r1')
+    say('split brain healed after %.1f s' % (time.time() - t))
+    reports.append(scenario_report(d, 'split brain', t, time.time()))
     say(json.dumps(reports[-1]))
     return d, reports
 

@@ -308,6 +308,10 @@ class Replicator:
             write_text(self.leasefile, text)
             if self.master():
                 self._dnsmasq("start")
+                # carpd writes its status before it queues the hook: had the
+                # BACKUP hook's stop run while we were starting, this sees it.
+                if not self.master():
+                    self._dnsmasq("stop")
             self.log("learned leases from the peer; dnsmasq restarted with %d" % len(merged))
         else:
             text = render(merged, others)

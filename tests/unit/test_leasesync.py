@@ -189,3 +189,14 @@ def test_a_master_restarts_dnsmasq_only_for_a_lease_it_did_not_know(tmp_path):
     router.set_state("BACKUP")  # no longer master by the time the file is written: stays stopped
     router.feed(_datagram([_lease("02:00:00:00:00:03", "10.0.0.122")], seq=3))
     assert router.calls_made() == ["stop", "start", "stop"]
+
+
+def test_a_master_that_became_backup_while_restarting_dnsmasq_leaves_it_stopped(tmp_path):
+    router = Router(tmp_path, "MASTER")
+    router.r.tick()
+    initd = tmp_path / "init.d" / "dnsmasq"
+    # The BACKUP transition lands while dnsmasq starts: carpd wrote its status, then its hook stopped dnsmasq.
+    initd.write_text('#!/bin/sh\necho "$1" >> %s\n[ "$1" = start ] && echo \'{"vhids": [{"name": "lan", '
+                     '"state": "BACKUP"}]}\' > %s\n' % (router.calls, router.status))
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=1))
+    assert router.calls_made() == ["stop", "start", "stop"]
