@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-    iproute2 iputils-ping procps busybox   # the lab and its nodes
+    iproute2 iputils-ping procps busybox   # the lab and its nodes (busybox: udhcpc clients)
+    dnsmasq-base                           # DHCP on the lab routers (the dnsmasq recipe)
     nftables                               # the lab switch: lose CARP multicast
     tcpdump tshark                         # captures and dissection
     ucarp keepalived                       # interop peers

@@ -203,6 +203,9 @@ def main(argv=None):
     if argv and argv[0] == "status":
         from carp import status
         return status.main(argv[1:])
+    if argv and argv[0] == "leases":
+        from carp import leasesync
+        return leasesync.main(argv[1:])
     try:
         seen = parse_args(argv)
         if seen.get("help"):

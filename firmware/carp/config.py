@@ -208,7 +208,7 @@ class VhidConfig:
                  advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, source=None,
                  peers=(), enabled=True, interface=None, dnsmasq=False, wan=(), conntrackd=False,
                  group="carp", track_interfaces=(), track_pings=(), ping_interval=1, ping_rise=3, ping_fall=3,
-                 preempt_delay=0, up_delay=0):
+                 preempt_delay=0, up_delay=0, lease_sync=()):
         self.name = name
         self.device = device
         self.vhid = vhid
@@ -227,6 +227,7 @@ class VhidConfig:
         self.dnsmasq = dnsmasq  # DHCP served only while master
         self.wan = list(wan)  # netifd interfaces brought up only while master
         self.conntrackd = conntrackd  # commit/flush the connection tracking cache
+        self.lease_sync = list(lease_sync)  # packed IPv4 routers dnsmasq's leases are replicated with
         # Tracking (each failed thing demotes every vhid of the same group by 1):
         self.group = group  # demotion group: its vhids fail over together
         self.track_interfaces = list(track_interfaces)  # devices whose carrier must be up

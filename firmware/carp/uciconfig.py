@@ -83,6 +83,7 @@ SCHEMA = {
         "dnsmasq": _option("bool", "0"),
         "wan": _option("netifd", most=MAX_WAN),
         "conntrackd": _option("bool", "0"),
+        "lease_sync": _option("ip4addr", many=True),
         "group": _option("name", "carp"),
         "track_interface": _option("netdev", most=MAX_TRACKED),
         "track_ping": _option("ip4addr", most=MAX_TRACKED),
@@ -390,7 +391,17 @@ def _vhid(section, network_sections, errors, names=None):
         ping_rise=o.value("ping_rise"),
         ping_fall=o.value("ping_fall"),
         preempt_delay=o.value("preempt_delay"),
-        up_delay=o.value("up_delay"))
+        up_delay=o.value("up_delay"),
+        lease_sync=_lease_sync(o))
+
+
+def _lease_sync(o):
+    peers = _items(o, "lease_sync")
+    # The raw text: a bad `dnsmasq` value is reported once, by its own check.
+    if peers and o.section.options.get("dnsmasq") not in TRUE_WORDS:
+        o.error("lease_sync", " ".join(o.items("lease_sync")), "only with `option dnsmasq '1'` (leases are "
+                "replicated for the dnsmasq that serves while master)")
+    return peers
 
 
 def _items(o, option):

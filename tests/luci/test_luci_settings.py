@@ -256,7 +256,7 @@ def test_vhid_options_sit_on_the_five_tabs(page, options):
     assert sorted(tabs["timing"]) == ["advbase", "advskew", "deadratio"]
     assert sorted(tabs["tracking"]) == ["demote", "group", "ping_fall", "ping_interval", "ping_rise", "preempt",
                                         "preempt_delay", "track_interface", "track_ping", "up_delay"]
-    assert sorted(tabs["hooks"]) == ["conntrackd", "dnsmasq", "wan"]
+    assert sorted(tabs["hooks"]) == ["conntrackd", "dnsmasq", "lease_sync", "wan"]
 
 
 def test_the_grid_shows_the_essentials_and_the_dialog_the_rest(options):

@@ -463,6 +463,13 @@ return view.extend({
 		o.default = '0';
 		o.modalonly = true;
 
+		o = s.taboption('hooks', form.DynamicList, 'lease_sync', _('Replicate DHCP leases with'),
+			_('The other router\'s own LAN address: leases are copied both ways (UDP 9112, signed with the password), so clients keep their addresses across a failover.'));
+		o.datatype = 'ip4addr(1)';
+		o.depends('dnsmasq', '1');
+		o.modalonly = true;
+		o.validate = optionalAddress(false, 4);
+
 		o = s.taboption('hooks', form.DynamicList, 'wan', _('Uplinks on the master'),
 			_('Interfaces brought up only while master and down otherwise (PPPoE, a shared DHCP WAN); give them option auto 0.'));
 		o.datatype = 'and(uciname,maxlength(15))';
