@@ -83,7 +83,7 @@ SCHEMA = {
         "dnsmasq": _option("bool", "0"),
         "wan": _option("netifd", most=MAX_WAN),
         "conntrackd": _option("bool", "0"),
-        "lease_sync": _option("ip4addr", many=True),
+        "lease_sync": _option("ip4addr", most=MAX_PEERS),
         "group": _option("name", "carp"),
         "track_interface": _option("netdev", most=MAX_TRACKED),
         "track_ping": _option("ip4addr", most=MAX_TRACKED),
