@@ -365,6 +365,8 @@ class Daemon:
                 if inbox.vhid is not None:
                     inbox.vhid.drops[verdict] += 1
         self.window_packets += count
+        if self.window_packets > FLOOD_PACKETS:
+            self.flooded = True  # at once: a flood's first window is read in batches too
 
     def on_advert(self, received, now):
         """A valid advertisement: its machine decides."""
