@@ -55,8 +55,10 @@ demo: deps
 
 # Writes build/bench.json and build/bench.md; BENCH_FLAGS='--runs 3 --only
 # link,stop' narrows it, '--update-readme' puts the table into README.md.
+# MICROPYTHON=/path/to/micropython runs carp-mpy on that unix-port binary
+# instead of the venv's PyPI build (MicroPython inside CPython).
 bench: deps
-	$(WITH_VENV) $(PY) board/bench/bench.py $(BENCH_FLAGS)
+	$(WITH_VENV) $(PY) board/bench/bench.py $(if $(MICROPYTHON),--micropython '$(MICROPYTHON)') $(BENCH_FLAGS)
 
 lab-clean:
 	$(HOST_PYTHON) board/lab/carplab.py cleanup

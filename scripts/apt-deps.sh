@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(
-    iproute2 iputils-ping procps busybox   # the lab and its nodes
+    iproute2 iputils-ping procps busybox   # the lab and its nodes (busybox: udhcpc clients)
+    dnsmasq-base                           # DHCP on the lab routers (the dnsmasq recipe)
     nftables                               # the lab switch: lose CARP multicast
     tcpdump tshark                         # captures and dissection
     ucarp keepalived                       # interop peers
@@ -24,13 +25,16 @@ for pkg in "${PACKAGES[@]}"; do
         missing+=("$pkg")
     fi
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "make deps: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    # tshark's package asks whether non-root users may capture; answer no up
+    # front so the install never waits for a terminal.
+    echo 'wireshark-common wireshark-common/install-setuid boolean false' \
+        | debconf-set-selections
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 
-echo "make deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-# tshark's package asks whether non-root users may capture; answer no up
-# front so the install never waits for a terminal.
-echo 'wireshark-common wireshark-common/install-setuid boolean false' \
-    | debconf-set-selections
-apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# CPython for MIPS and a big-endian CPU under qemu-user, in build/foreign.
+"$(dirname "$0")/foreign-python.sh"

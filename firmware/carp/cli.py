@@ -9,8 +9,6 @@
 """
 import sys
 
-from carp import config
-
 USAGE = """usage: carpd [-c FILE]                       (UCI, default /etc/config/carp)
        carpd -i DEV -v VHID -p PASS -a VIP[/LEN] [options]
        carpd status [--json] [-f FILE]
@@ -114,39 +112,44 @@ def _read_passfile(path):
         raise UsageError("%s: cannot read %r: %s" % (_where("passfile"), path, e))
 
 
+# The UCI option each command line option stands for: the command line's
+# vhid goes through the same checks as a UCI section (uciconfig).
+AS_UCI = {"interface": "device", "srcip": "source", "vhid": "vhid", "addr": "address", "peer": "peer",
+          "advbase": "advbase", "advskew": "advskew", "deadratio": "deadratio", "demote": "demote"}
+LISTS = ("addr", "peer")
+
+
 def build_config(seen):
     for name in ("interface", "vhid", "addr"):
         if not seen.get(name):
             raise UsageError("%s is required" % _where(name))
     if seen.get("pass") and seen.get("passfile"):
         raise UsageError("give either %s or %s" % (_where("pass"), _where("passfile")))
+    options = {}
+    names = {}
+    for name, option in AS_UCI.items():
+        names[option] = _where(name)
+        if seen.get(name):
+            options[option] = list(seen[name]) if name in LISTS else _one(seen, name)
+    secret = "pass"
     if seen.get("passfile"):
-        secret = _read_passfile(_one(seen, "passfile"))
-        secret_where = _where("passfile")
-    else:
-        secret = _one(seen, "pass", "")
-        secret_where = _where("pass")
-    device = _one(seen, "interface")
-    if not device or len(device) > 15 or "/" in device:
-        raise config.ConfigError(_where("interface"), device, "a Linux interface name (1..15 characters)")
-    source = _one(seen, "srcip")
-    vips = [config.vip(_where("addr"), text, (config.AF_INET, config.AF_INET6)) for text in seen["addr"]]
-    peers = [config.unicast(_where("peer"), text) for text in seen.get("peer", [])]
-    return config.VhidConfig(
-        name="vhid%s" % _one(seen, "vhid"),
-        device=device,
-        vhid=config.integer(_where("vhid"), _one(seen, "vhid"), 1, 255),
-        passphrase=config.passphrase(secret_where, secret),
-        vips=vips,
-        advbase=config.integer(_where("advbase"), _one(seen, "advbase", 1), 0, 254),
-        advskew=config.integer(_where("advskew"), _one(seen, "advskew", 0), 0, 254),
-        preempt=bool(_one(seen, "preempt", False)),
-        demote=config.integer(_where("demote"), _one(seen, "demote", 0), 0, 255),
-        deadratio=config.integer(_where("deadratio"), _one(seen, "deadratio", 3), 1, 255),
-        source=config.ipv4(_where("srcip"), source) if source is not None else None,
-        peers=peers,
-        vmac=bool(_one(seen, "vmac", False)),
-    )
+        secret = "passfile"
+        options["password"] = _read_passfile(_one(seen, "passfile"))
+    elif seen.get("pass"):
+        options["password"] = _one(seen, "pass")
+    names["password"] = _where(secret)
+    if _one(seen, "preempt", False):
+        options["preempt"] = "1"
+    names["preempt"] = _where("preempt")
+    if _one(seen, "vmac", False):
+        options["vmac"] = "1"
+    names["vmac"] = _where("vmac")
+    from carp import uciconfig
+    try:
+        return uciconfig.command_line(options, names)
+    finally:
+        del uciconfig
+        forget("uciconfig", "uci")
 
 
 def _uci(path):
@@ -205,6 +208,9 @@ def main(argv=None):
     if argv and argv[0] == "status":
         from carp import status
         return status.main(argv[1:])
+    if argv and argv[0] == "leases":
+        from carp import leasesync
+        return leasesync.main(argv[1:])
     try:
         seen = parse_args(argv)
         if seen.get("help"):

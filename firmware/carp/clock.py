@@ -24,6 +24,3 @@ except ImportError:
         """Signed end - start, valid while |difference| < 2**29 ms."""
         d = (end - start) & _MASK
         return d - _PERIOD if d >= _HALF else d
-
-# 2**30 on CPython and 32-bit MicroPython, larger on 64-bit MicroPython.
-TICKS_PERIOD = ticks_add(0, -1) + 1

@@ -138,9 +138,16 @@ class Daemon:
         self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
         self.samplers = []  # every interface's sampling sockets (see SAMPLE_ONE_IN)
         self.control = {}  # fd -> function reading one control request
-        self.status_path = settings.status_file if settings else None
-        self.status_interval_ms = (settings.status_interval if settings else 5) * 1000
-        self.status_deadline = None
+        self.status_path = status.location() if settings else None  # never from UCI (status.py)
+        # The status document has no timer of its own: it is written when
+        # something it shows changes (a transition, demotion, tracker, a new
+        # drop reason, a reload), when asked (control request "status"), and
+        # for the counters at most every status_interval, on a wake-up that
+        # happens anyway (an advertisement sent or received).
+        self.status_interval_ms = (settings.status_interval if settings else 60) * 1000
+        self.status_written = clock.ticks_ms()  # ticks of the last write
+        self.status_writes = 0  # the document's "sequence": `carp status` waits for it to move
+        self.status_wanted = False  # write at the end of this turn
         self.hooks = None  # a hooks.HookPipe when the launcher started the worker
         self.settings = settings
         self.trackers = []  # track.LinkTracker / PingTracker, rebuilt on reload
@@ -252,13 +259,14 @@ class Daemon:
             self._conflict(group)
 
     def _conflict(self, group):
+        """Report a split brain; the machine rate-limits it. No hooks: nothing
+        changed here, and MASTER hooks restart services."""
         group.conflicts += 1
         group.last_conflict = int(time.time())
-        peer = group.peer_text()
+        m = group.machine
         log("%s: split brain: %s was master too (advbase %d, advskew %d, demote %d); we stay master "
-            "and re-announce" % (group.name(), peer, group.machine.peer_advbase, group.machine.peer_advskew,
-                                 group.machine.peer_demote))
-        self.run_hooks(group, "MASTER", "%s (%s)" % (machine.R_CONFLICT, peer))
+            "and re-announce (reported at most once a minute)" % (
+                group.name(), group.peer_text(), m.peer_advbase, m.peer_advskew, m.peer_demote))
         self.write_status()
 
     def _vips(self, group, add):
@@ -335,8 +343,11 @@ class Daemon:
 
     # -- status -------------------------------------------------------------
     def write_status(self):
+        self.status_wanted = False
+        self.status_written = clock.ticks_ms()
         if self.status_path is None:
             return
+        self.status_writes += 1
         try:
             status.write(self.status_path, status.document(self))
         except (OSError, ValueError) as e:
@@ -354,7 +365,9 @@ class Daemon:
         by_vhid = iface.by_vhid
         drops = self.drops
         count = 0
-        for _ in range(DRAIN_READS):
+        # At rest one read per wake-up: the read that would only say "empty"
+        # is a syscall too (poll() comes back at once if more are queued).
+        for _ in range(DRAIN_READS if self.flooded else 1):
             try:
                 n = read(buf, length)
             except OSError as e:
@@ -369,9 +382,13 @@ class Daemon:
                 self.on_advert(inbox, clock.ticks_ms())
             else:
                 drops[verdict] += 1
+                if drops[verdict] == 1:
+                    self.status_wanted = True  # a new kind of drop shows at once
                 if inbox.vhid is not None:
                     inbox.vhid.drops[verdict] += 1
         self.window_packets += count
+        if self.window_packets > FLOOD_PACKETS:
+            self.flooded = True  # at once: a flood's first window is read in batches too
 
     def on_advert(self, received, now):
         """A valid advertisement: its machine decides."""
@@ -523,16 +540,12 @@ class Daemon:
                 actions = group.machine.on_timer(now)
                 if actions:
                     self.apply(group, actions)
-        if self.status_deadline is not None and clock.ticks_diff(now, self.status_deadline) >= 0:
-            self.status_deadline = clock.ticks_add(now, self.status_interval_ms)
-            self.write_status()
 
     def poll_timeout(self, now):
+        """Milliseconds to the next deadline (-1: none). One more than the
+        difference: poll() may return within the last millisecond tick, and
+        a turn that finds nothing due is a wasted wake-up."""
         timeout = -1
-        if self.status_deadline is not None:
-            timeout = clock.ticks_diff(self.status_deadline, now)
-            if timeout < 0:
-                timeout = 0
         if self.boot_deadline is not None:
             left = clock.ticks_diff(self.boot_deadline, now)
             timeout = 0 if left < 0 else (left if timeout < 0 or left < timeout else timeout)
@@ -551,7 +564,7 @@ class Daemon:
                     left = 0
                 if timeout < 0 or left < timeout:
                     timeout = left
-        return timeout
+        return timeout + 1 if timeout > 0 else timeout
 
     # -- life cycle ---------------------------------------------------------
     def _start_group(self, group, now):
@@ -580,8 +593,6 @@ class Daemon:
         else:
             for group in self.groups:
                 self._start_group(group, now)
-        if self.status_path is not None:
-            self.status_deadline = now
         self.write_status()
 
     def step(self):
@@ -590,6 +601,9 @@ class Daemon:
             self.handle(fd)
         now = clock.ticks_ms()
         self.run_timers(now)
+        if self.status_wanted or (self.status_path is not None
+                                  and clock.ticks_diff(now, self.status_written) >= self.status_interval_ms):
+            self.write_status()
         self.pace(now)
 
     def pace(self, now):
@@ -641,6 +655,8 @@ class Daemon:
                 self.stopping = True
             elif request == "reload":
                 self.reload()
+            elif request == "status":
+                self.status_wanted = True
 
     def reload(self):
         if self.reload_config is None:
@@ -678,7 +694,6 @@ class Daemon:
                 self._start_group(self._add_group(cfg), now)
         if settings is not None:
             self.settings = settings
-            self.status_path = settings.status_file
             self.status_interval_ms = settings.status_interval * 1000
         self._build_trackers(now)
         self.update_demotion(now)
@@ -732,7 +747,7 @@ def _watch_signals(daemon):
     os.set_blocking(write_end, False)
     os.set_blocking(read_end, False)
     signal.set_wakeup_fd(write_end)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1):
         signal.signal(sig, lambda *_: None)
 
     def read_request(fd):
@@ -740,20 +755,24 @@ def _watch_signals(daemon):
             data = os.read(fd, 64)
         except OSError:
             return None
-        if any(b != signal.SIGHUP for b in data):
+        if any(b not in (signal.SIGHUP, signal.SIGUSR1) for b in data):
             return "stop"
-        return "reload" if data else None
+        if signal.SIGHUP in data:
+            return "reload"
+        return "status" if data else None
 
     daemon.watch_control(read_end, read_request)
 
 
 def _read_launcher_request(fd):
-    """One line from the carpd launcher's FIFO: 'reload'; end of file: stop
-    (the launcher got SIGTERM, or died)."""
+    """One line from the carpd launcher's FIFO: 'reload' (SIGHUP), 'status'
+    (SIGUSR1: `carp status` wants a fresh document); end of file: stop (the
+    launcher got SIGTERM, or died)."""
     line = sys.stdin.readline()
     if not line:
         return "stop"
-    return "reload" if line.strip() == "reload" else None
+    line = line.strip()
+    return line if line in ("reload", "status") else None
 
 
 def _fd_from_env(name):

@@ -25,8 +25,12 @@ Rules are OpenBSD's (carp-wire.md section 4.2) with these choices:
   raised to 240 while demoted, as FreeBSD does for peers (FreeBSD, ucarp) that
   ignore the byte. Our own comparisons and interval use that raised skew.
 - a MASTER that hears another master and keeps mastership answers at once
-  and re-sends its gratuitous ARP/NA (CONFLICT), at most once per interval,
-  so clients that followed the other master come back.
+  and re-sends its gratuitous ARP/NA, at most once per interval, so clients
+  that followed the other master come back (OpenBSD just keeps advertising).
+  It reports a split brain (CONFLICT: a log line, never hooks) at most once
+  per CONFLICT_REPORT_MS, and not at all while it is taking over from a
+  master it preempted: that one's adverts in flight and its last one as it
+  yields are a handover, not a split brain.
 - preempt_delay_ms: a BACKUP that could preempt waits this long, and only
   takes over if it is still the better one then.
 """
@@ -42,7 +46,7 @@ ANNOUNCE = 4  # gratuitous ARP (and NA) for the virtual addresses
 BOW_OUT = 8  # send one advertisement with advbase 255, advskew 255
 RELEASE_VIPS = 16  # remove the virtual addresses
 TRANSITION = 32  # state changed: log it, update status, run hooks
-CONFLICT = 64  # another master was heard and we kept mastership (split brain healed)
+CONFLICT = 64  # another master was heard and we kept mastership: report it (rate limited)
 
 # Tie results for on_advert, from tie(): who keeps mastership when two
 # masters advertise exactly alike.
@@ -55,6 +59,9 @@ BOW_OUT_VALUE = 255
 DEMOTED_ADVSKEW = 240  # FreeBSD's cap: what a demoted router advertises, for peers blind to the demote byte
 MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
 DELAYED_ANNOUNCE = 2  # repeat the gratuitous ARP two advertisements later (for L3 switches)
+# One split-brain report per vhid per minute: a third advertiser or a replay
+# that never yields must not fill the log (it is still answered every interval).
+CONFLICT_REPORT_MS = 60000
 
 # Reasons for the last transition (shown in logs and status).
 R_START = "start"
@@ -69,7 +76,9 @@ R_PREFERRED = "more preferred master"
 R_LESS_DEMOTED_PEER = "peer is less demoted"
 R_TIE = "equal master with a lower address"
 R_STOP = "stopped"
-R_CONFLICT = "split brain: another master heard, kept mastership and re-announced"
+
+# Reasons for becoming MASTER while another master was still advertising.
+_TAKEOVERS = (R_PREEMPT, R_DEMOTED_PEER, R_SLOW_MASTER)
 
 
 def _lower(ours, buf, off, first, step):
@@ -119,6 +128,8 @@ class Machine:
         self.preempt_delay_ms = preempt_delay_ms
         self.preempt_since = None  # when we first could have preempted
         self.last_conflict = None  # when we last answered another master
+        self.last_report = None  # when we last reported a split brain (CONFLICT)
+        self.took_over_at = None  # when we preempted a master that was still advertising
         self.state = INIT
         self.previous = INIT
         self.reason = R_START
@@ -158,6 +169,9 @@ class Machine:
 
     def _become_master(self, now, reason):
         self.preempt_since = None
+        # Taking the role from a live master: until it has heard us, its
+        # advertisements (and its last one as it yields) are expected.
+        self.took_over_at = now if reason in _TAKEOVERS else None
         self.deadline = self._ticks_add(now, self.interval_ms())
         self.announce_countdown = DELAYED_ANNOUNCE
         return TAKE_VIPS | SEND_ADVERT | ANNOUNCE | self._enter(MASTER, reason)
@@ -206,6 +220,8 @@ class Machine:
             return self._become_master(now, R_MASTER_DOWN)
         if self.state == MASTER:
             self.deadline = self._ticks_add(now, self.interval_ms())
+            if self.took_over_at is not None and not self._handover(now):
+                self.took_over_at = None  # long past: no tick wrap-around can revive it
             actions = SEND_ADVERT
             if self.announce_countdown > 0:
                 self.announce_countdown -= 1
@@ -280,4 +296,14 @@ class Machine:
         self.last_conflict = now
         self.deadline = self._ticks_add(now, self.interval_ms())
         self.announce_countdown = DELAYED_ANNOUNCE
+        if self._handover(now):
+            return SEND_ADVERT | ANNOUNCE
+        if self.last_report is not None and 0 <= self._ticks_diff(now, self.last_report) < CONFLICT_REPORT_MS:
+            return SEND_ADVERT | ANNOUNCE
+        self.last_report = now
         return SEND_ADVERT | ANNOUNCE | CONFLICT
+
+    def _handover(self, now):
+        """Still taking over from a master we preempted: it may not have
+        heard us yet. One master-down time is plenty for that."""
+        return self.took_over_at is not None and self._ticks_diff(now, self.took_over_at) < self.master_down_ms()

@@ -17,14 +17,15 @@ def ip4_text(packed):
     return "%d.%d.%d.%d" % (packed[0], packed[1], packed[2], packed[3])
 
 
-def inet4(packed):
-    """Destination for sendto on an AF_INET socket."""
+def inet4(packed, port=0):
+    """Destination for sendto (or bind) on an AF_INET socket."""
     if MICROPYTHON:
         sa = bytearray(16)
         struct.pack_into("H", sa, 0, AF_INET)  # sa_family is host order
+        struct.pack_into(">H", sa, 2, port)
         sa[4:8] = packed
         return bytes(sa)
-    return (ip4_text(packed), 0)
+    return (ip4_text(packed), port)
 
 
 def ip6_text(packed):

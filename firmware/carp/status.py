@@ -3,6 +3,13 @@
 The daemon rewrites the file on every transition and every few seconds;
 readers (the CLI, ubus, LuCI) never see a half-written file because it is
 written next to the target and renamed over it. No passphrase in it, ever.
+
+Where: status.json in carp's own directory, /var/run/carp (tmpfs on
+OpenWrt, /var is /tmp), or $CARP_RUN_DIR, which only root's environment
+sets (procd, tests). Never a path from UCI: LuCI users who may edit
+/etc/config/carp must not make root write over a file of their choice. The
+directory must be ours and writable by nobody else, so no one can plant a
+symlink in it; the temporary file is created anew besides (O_EXCL).
 """
 import json
 import os
@@ -11,7 +18,24 @@ import time
 
 from carp import VERSION, machine
 
-DEFAULT_PATH = "/var/run/carp/status.json"
+RUN_DIR = "/var/run/carp"
+FILE_NAME = "status.json"
+DEFAULT_PATH = RUN_DIR + "/" + FILE_NAME
+S_IFMT = 0o170000
+S_IFDIR = 0o040000
+
+
+def run_dir():
+    try:
+        from os import getenv
+    except ImportError:
+        return RUN_DIR
+    return getenv("CARP_RUN_DIR") or RUN_DIR
+
+
+def location():
+    """Where the daemon writes its status and `carp status` reads it."""
+    return run_dir() + "/" + FILE_NAME
 
 
 def group_status(group, drop_reasons):
@@ -99,6 +123,7 @@ def document(daemon):
     return {
         "version": VERSION,
         "updated": int(time.time()),
+        "sequence": daemon.status_writes,  # moves with every write: `carp status` waits for it
         "drops": drops,
         # packets per second read in the last 100 ms window, and how many
         # windows the loop spent pacing its reads because of a flood
@@ -113,31 +138,76 @@ def document(daemon):
     }
 
 
-def _makedirs(path):
-    parts = path.split("/")[:-1]
-    current = ""
-    for part in parts:
-        if not part:
-            continue
-        current += "/" + part
-        try:
-            os.mkdir(current)
-        except OSError:
-            pass  # exists (or cannot be made: the open below says why)
+def _euid():
+    geteuid = getattr(os, "geteuid", None)
+    if geteuid is not None:
+        return geteuid()
+    return os.stat("/proc/self")[4]  # MicroPython: /proc/self belongs to our effective uid
+
+
+def own_directory(directory):
+    """Make directory (its parent must exist) or check the one there: ours,
+    and writable by nobody else. Raises OSError otherwise."""
+    try:
+        os.mkdir(directory)
+        chmod = getattr(os, "chmod", None)
+        if chmod is not None:
+            chmod(directory, 0o755)  # whatever the umask (MicroPython: the launcher made it 0755)
+    except OSError:
+        pass  # there already, or cannot be made: the stat below tells
+    st = os.stat(directory)
+    mode, uid = st[0], st[4]
+    if mode & S_IFMT != S_IFDIR or uid != _euid() or mode & 0o022:
+        raise OSError("%s is not a directory of our own that only we can write (uid %d, mode %o): "
+                      "not writing there" % (directory, uid, mode & 0o7777))
+
+
+def _create(temporary):
+    """A new file: never one that was there, nor a symlink's target."""
+    try:
+        os.remove(temporary)  # a stale one (or a link: remove() takes the link itself)
+    except OSError:
+        pass
+    if hasattr(os, "open"):
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        return os.fdopen(os.open(temporary, flags, 0o644), "w")
+    # MicroPython has no os.open: nothing can come between remove() and
+    # open() because own_directory() made sure only we write here.
+    return open(temporary, "w")
 
 
 def write(path, doc):
-    """Write doc as JSON to path atomically (temporary file, then rename)."""
+    """Write doc as JSON to path atomically (temporary file, then rename),
+    in a directory own_directory() accepts."""
+    own_directory(path[:path.rindex("/")] or "/")
     temporary = path + ".tmp"
-    try:
-        f = open(temporary, "w")
-    except OSError:  # the directory is missing (a fresh /var/run)
-        _makedirs(path)
-        f = open(temporary, "w")
-    with f:
-        f.write(json.dumps(doc))
+    with _create(temporary) as f:
+        _dump(f, doc)
         f.write("\n")
     os.rename(temporary, path)
+
+
+def _dump(f, value):
+    """json.dump, a list item or object member at a time: MicroPython builds
+    json.dumps' whole string in one block, and with many vhids the heap
+    had no free block that large (docs/memory.md)."""
+    if isinstance(value, dict):
+        f.write("{")
+        first = True
+        for key in value:
+            f.write(("%s: " if first else ", %s: ") % json.dumps(key))
+            _dump(f, value[key])
+            first = False
+        f.write("}")
+    elif isinstance(value, list):
+        f.write("[")
+        for i, item in enumerate(value):
+            if i:
+                f.write(", ")
+            _dump(f, item)
+        f.write("]")
+    else:
+        f.write(json.dumps(value))
 
 
 def read(path):
@@ -177,9 +247,46 @@ def table(doc):
     return "\n".join(lines)
 
 
+PID_FILE = "carpd.pid"  # the launcher's, beside the status file
+FRESH_WAIT_MS = 1500
+
+
+def _sequence(path):
+    try:
+        return read(path).get("sequence")
+    except (OSError, ValueError):
+        return None
+
+
+def ask_for_fresh(path):
+    """The daemon writes its counters only now and then: ask it (SIGUSR1 to
+    the launcher, whose PID is beside the file) for a fresh document and wait
+    until one is there, or FRESH_WAIT_MS. No daemon (or another file): nothing."""
+    directory = path.rsplit("/", 1)[0] if "/" in path else "."
+    try:
+        with open(directory + "/" + PID_FILE) as f:
+            pid = int(f.read().strip())
+    except (OSError, ValueError):
+        return
+    before = _sequence(path)
+    try:
+        import signal
+        os.kill(pid, signal.SIGUSR1)
+    except ImportError:  # MicroPython
+        if os.system("kill -USR1 %d 2>/dev/null" % pid) != 0:
+            return
+    except OSError:
+        return
+    sleep_ms = getattr(time, "sleep_ms", None) or (lambda ms: time.sleep(ms / 1000))
+    for _ in range(FRESH_WAIT_MS // 50):
+        sleep_ms(50)
+        if _sequence(path) != before:
+            return
+
+
 def main(argv):
     """carp status [--json] [-f FILE]"""
-    path = DEFAULT_PATH
+    path = location()
     as_json = False
     i = 0
     while i < len(argv):
@@ -192,6 +299,7 @@ def main(argv):
             sys.stderr.write("usage: carp status [--json] [-f FILE]\n")
             return 2
         i += 1
+    ask_for_fresh(path)
     try:
         doc = read(path)
     except OSError:

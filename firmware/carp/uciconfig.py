@@ -8,8 +8,8 @@ back, only its length.
 
     config globals 'globals'
         option enabled '1'                # bool, default 1
-        option status_file '/var/run/carp/status.json'
-        option status_interval '5'        # seconds, 1..3600
+        option status_file '/var/run/carp/status.json'  # the only value: deprecated
+        option status_interval '60'       # counters refreshed at most this often, s, 1..3600
 
     config vhid 'lan'                     # named or anonymous, any number
         option enabled '1'                # bool; disabled: checked, then skipped
@@ -27,32 +27,42 @@ back, only its length.
         option source '192.168.1.1'       # IPv4 source of advertisements
         option vmac '0'                   # bool; VIPs answer with 00:00:5e:00:01:<vhid> (kmod-macvlan)
 """
+import os
+
 from carp import config, uci, wire
-from carp.config import AF_INET, AF_INET6, ConfigError
+from carp.config import AF_INET, AF_INET6, ConfigError, ConfigErrors
 
 
-def _option(kind, default=None, low=None, high=None, many=False, required=False, instead=None):
-    return {"kind": kind, "default": default, "low": low, "high": high, "list": many,
+def _option(kind, default=None, low=None, high=None, most=0, required=False, instead=None):
+    return {"kind": kind, "default": default, "low": low, "high": high, "list": most > 0, "most": most,
             "required": required, "instead": instead}
 
+
+# The most values of each list option (README, "Limits").
+MAX_ADDRESSES = 64  # all of them go into every advertisement's HMAC and each takeover's ARP/NA burst
+MAX_PEERS = 16
+MAX_WAN = 8
+MAX_TRACKED = 16  # track_interface, and track_ping (each an ICMP echo every ping_interval)
 
 # Every option the daemon accepts, by section type: the one table the
 # validators below are built from, and that luci-app-carp's settings page is
 # tested against (tests/luci), so the page and the daemon cannot drift apart.
-#   kind      how one value is checked: bool, integer, path, secret, netdev (a
+#   kind      how one value is checked: bool, integer, statusfile, secret, netdev (a
 #             Linux device name), netifd (a netifd interface name), network (an
 #             interface of /etc/config/network, resolved to its device), vip
 #             (unicast address with optional /prefix), unicast (address), ip4addr
 #   default   the UCI text the daemon assumes when the option is absent
 #   low/high  the integer range; for "secret" the most bytes
 #   list      `list` (several values); else a single `option`
+#   most      the most values of a list: a cap keeps a hostile or broken
+#             file from costing the event loop seconds on reload
 #   required  the section is refused without it
 #   instead   the option that may be given instead of this one (not both)
 SCHEMA = {
     "globals": {
         "enabled": _option("bool", "1"),
-        "status_file": _option("path", "/var/run/carp/status.json"),
-        "status_interval": _option("integer", "5", 1, 3600),
+        "status_file": _option("statusfile", config.STATUS_FILE),
+        "status_interval": _option("integer", "60", 1, 3600),
         "user_script": _option("bool", "0"),
         "hook_timeout": _option("integer", "30", 1, 300),
         "boot_delay": _option("integer", "0", 0, 3600),
@@ -63,8 +73,8 @@ SCHEMA = {
         "device": _option("netdev", required=True, instead="interface"),
         "vhid": _option("integer", None, 1, 255, required=True),
         "password": _option("secret", "", high=wire.MAX_PASSPHRASE),
-        "address": _option("vip", many=True, required=True),
-        "peer": _option("unicast", many=True),
+        "address": _option("vip", most=MAX_ADDRESSES, required=True),
+        "peer": _option("unicast", most=MAX_PEERS),
         "source": _option("ip4addr"),
         "advbase": _option("integer", "1", 0, 254),
         "advskew": _option("integer", "0", 0, 254),
@@ -73,11 +83,12 @@ SCHEMA = {
         "vmac": _option("bool", "0"),
         "demote": _option("integer", "0", 0, 255),
         "dnsmasq": _option("bool", "0"),
-        "wan": _option("netifd", many=True),
+        "wan": _option("netifd", most=MAX_WAN),
         "conntrackd": _option("bool", "0"),
+        "lease_sync": _option("ip4addr", most=MAX_PEERS),
         "group": _option("name", "carp"),
-        "track_interface": _option("netdev", many=True),
-        "track_ping": _option("ip4addr", many=True),
+        "track_interface": _option("netdev", most=MAX_TRACKED),
+        "track_ping": _option("ip4addr", most=MAX_TRACKED),
         "ping_interval": _option("integer", "1", 1, 3600),
         "ping_rise": _option("integer", "3", 1, 100),
         "ping_fall": _option("integer", "3", 1, 100),
@@ -94,14 +105,6 @@ SECTION_TYPES = tuple(sorted(SCHEMA))
 # init script reads `enabled` with it, so the daemon must agree on every value.
 TRUE_WORDS = ("1", "yes", "on", "true", "enabled")
 FALSE_WORDS = ("0", "no", "off", "false", "disabled")
-
-
-class ConfigErrors(ValueError):
-    """Everything wrong with a configuration; str() is one error per line."""
-
-    def __init__(self, errors):
-        super().__init__("\n".join(str(e) for e in errors))
-        self.errors = list(errors)
 
 
 class MissingOption(ConfigError):
@@ -124,10 +127,11 @@ def boolean(where, value):
 
 
 def ifname(where, value):
-    """A Linux device name, as the kernel's dev_valid_name() takes it."""
+    """A Linux device name, as the kernel's dev_valid_name() takes it (its
+    isspace() is ASCII's, as here on both interpreters; a NUL would end it)."""
     ok = 1 <= len(value.encode()) <= 15 and value not in (".", "..")
     for c in value:
-        if c in "/:" or c.isspace():
+        if c in "/: \t\n\v\f\r\0":
             ok = False
     if not ok:
         raise ConfigError(where, value, "a Linux interface name (1..15 characters, no '/', ':' or "
@@ -135,18 +139,18 @@ def ifname(where, value):
     return value
 
 
-def absolute_path(where, value):
-    if not value.startswith("/") or value.endswith("/"):
-        raise ConfigError(where, value, "an absolute file path")
+def status_file(where, value):
+    """Only the place carpd writes to anyway (status.py): the option stays
+    for the files that name it, and can no longer point root elsewhere."""
+    if value != config.STATUS_FILE:
+        raise ConfigError(where, value, "%s only: carpd keeps its status in a directory of its own; "
+                          "remove the option" % config.STATUS_FILE)
     return value
 
 
 def vip(where, value):
     """An IPv4 or IPv6 unicast virtual address with an optional /prefix."""
-    address = config.vip(where, value, (AF_INET, AF_INET6))
-    if address.family == AF_INET6 and (address.packed[0] == 0xFF or address.packed == bytes(16)):
-        raise ConfigError(where, value, "a unicast IPv6 address")
-    return address
+    return config.vip(where, value, (AF_INET, AF_INET6))
 
 
 def _integer(low, high):
@@ -166,9 +170,10 @@ class _Options:
     """One section's options, read through validators that collect errors
     instead of raising, so every mistake of a file is found in one pass."""
 
-    def __init__(self, section, errors):
+    def __init__(self, section, errors, names=None):
         self.section = section
         self.errors = errors
+        self.names = names  # option -> what to call it instead of carp.<section>.<option>
         self.schema = SCHEMA[section.type]
         known = sorted(self.schema)
         for name in sorted(section.options):
@@ -178,6 +183,8 @@ class _Options:
                                           % (section.type, ", ".join(known))))
 
     def where(self, option):
+        if self.names is not None:
+            return self.names.get(option, option)  # defaults only: they are valid
         return "carp.%s.%s" % (self.section.name, option)
 
     def has(self, option):
@@ -194,11 +201,18 @@ class _Options:
         return value
 
     def items(self, option):
-        """A list option; `option` instead of `list` gives one item."""
+        """A list option; `option` instead of `list` gives one item. More
+        than SCHEMA allows is one error, and no item is looked at."""
         value = self.section.options.get(option)
         if value is None:
             return []
-        return value if isinstance(value, list) else [value]
+        if not isinstance(value, list):
+            return [value]
+        most = self.schema[option]["most"]
+        if most and len(value) > most:
+            self.error(option, "<%d values>" % len(value), "at most %d values" % most)
+            return []
+        return value
 
     def check(self, option, validate, default=None, secret=False):
         value = self.text(option, secret)
@@ -238,30 +252,21 @@ def _globals(section, errors):
 
 
 def _word(where, value, longest, what):
-    """value if it is 1..longest letters, digits or _; else a ConfigError
-    that calls it `what`."""
+    """value if it is 1..longest ASCII letters, digits or _ (LuCI's
+    uciname); else a ConfigError that calls it `what`. Not isalpha(): that
+    takes 'ä' on CPython and refuses it on MicroPython."""
     ok = 0 < len(value) <= longest
     for c in value:
-        if not (c.isalpha() or c.isdigit() or c == "_"):
+        if not ("a" <= c <= "z" or "A" <= c <= "Z" or "0" <= c <= "9" or c == "_"):
             ok = False
     if not ok:
-        raise ConfigError(where, value, "%s (1..%d letters, digits or _)" % (what, longest))
+        raise ConfigError(where, value, "%s (1..%d ASCII letters, digits or _)" % (what, longest))
     return value
 
 
 def netifd_name(where, value):
     """A logical interface name as netifd allows it."""
     return _word(where, value, 15, "a netifd interface name")
-
-
-def _wan(o):
-    names = []
-    check = validator(o.schema["wan"])
-    for text in o.items("wan"):
-        name = o.run(check, o.where("wan"), text)
-        if name is not None and name not in names:
-            names.append(name)
-    return names
 
 
 def interface_device(name, network_sections):
@@ -317,47 +322,47 @@ def _device(o, network_sections):
 
 
 def _addresses(o):
+    """The vips, each address once whatever its prefix length; a set makes
+    the duplicate check linear."""
     vips = []
+    seen = set()
     check = validator(o.schema["address"])
-    for text in o.items("address"):
+    texts = o.items("address")
+    for text in texts:
         address = o.run(check, o.where("address"), text)
         if address is None:
             continue
-        if _same_address(address.family, address.packed, vips):
+        if (address.family, address.packed) in seen:
             o.error("address", text, "each address once (it is already listed)")
             continue
+        seen.add((address.family, address.packed))
         vips.append(address)
-    if not o.items("address"):
+    if not texts and not o.has("address"):
         o.errors.append(MissingOption(o.where("address"), "at least one IPv4 or IPv6 address (`list address`)"))
     return vips
 
 
-def _same_address(family, packed, vips):
-    """The Vip of vips with this address, whatever its prefix length."""
-    for other in vips:
-        if other.family == family and other.packed == packed:
-            return other
-    return None
-
-
 def _peers(o, vips):
     peers = []
+    seen = set()
+    own = set((v.family, v.packed) for v in vips)
     check = validator(o.schema["peer"])
     for text in o.items("peer"):
         peer = o.run(check, o.where("peer"), text)
         if peer is None:
             continue
-        if peer in peers:
+        if peer in seen:
             o.error("peer", text, "each peer once (it is already listed)")
-        elif _same_address(peer[0], peer[1], vips):
+        elif peer in own:
             o.error("peer", text, "the other router's address, not one of this vhid's own addresses")
         else:
+            seen.add(peer)
             peers.append(peer)
     return peers
 
 
-def _vhid(section, network_sections, errors):
-    o = _Options(section, errors)
+def _vhid(section, network_sections, errors, names=None):
+    o = _Options(section, errors, names)
     vhid = o.value("vhid")
     if vhid is None and not o.has("vhid"):
         spec = o.schema["vhid"]
@@ -380,7 +385,7 @@ def _vhid(section, network_sections, errors):
         enabled=o.value("enabled"),
         interface=o.text("interface"),
         dnsmasq=o.value("dnsmasq"),
-        wan=_wan(o),
+        wan=_items(o, "wan"),
         conntrackd=o.value("conntrackd"),
         group=o.value("group"),
         track_interfaces=_items(o, "track_interface"),
@@ -389,16 +394,28 @@ def _vhid(section, network_sections, errors):
         ping_rise=o.value("ping_rise"),
         ping_fall=o.value("ping_fall"),
         preempt_delay=o.value("preempt_delay"),
-        up_delay=o.value("up_delay"))
+        up_delay=o.value("up_delay"),
+        lease_sync=_lease_sync(o))
+
+
+def _lease_sync(o):
+    peers = _items(o, "lease_sync")
+    # The raw text: a bad `dnsmasq` value is reported once, by its own check.
+    if peers and o.section.options.get("dnsmasq") not in TRUE_WORDS:
+        o.error("lease_sync", " ".join(o.items("lease_sync")), "only with `option dnsmasq '1'` (leases are "
+                "replicated for the dnsmasq that serves while master)")
+    return peers
 
 
 def _items(o, option):
     """A list option's values checked as SCHEMA says, each once, in order."""
     check = validator(o.schema[option])
     values = []
+    seen = set()
     for text in o.items(option):
         value = o.run(check, o.where(option), text)
-        if value is not None and value not in values:
+        if value is not None and value not in seen:
+            seen.add(value)
             values.append(value)
     return values
 
@@ -415,7 +432,7 @@ def _network(where, value):
 
 _KINDS = {
     "bool": boolean,
-    "path": absolute_path,
+    "statusfile": status_file,
     "secret": config.passphrase,  # at most wire.MAX_PASSPHRASE bytes, SCHEMA's "high"
     "netdev": ifname,
     "netifd": netifd_name,
@@ -425,6 +442,21 @@ _KINDS = {
     "ip4addr": config.ipv4,
     "name": group_name,
 }
+
+
+def command_line(options, names):
+    """The command line's one vhid through the same checks as a UCI
+    section: options maps UCI option names to their text (a list for
+    `address` and `peer`), names maps them to the command line's spelling
+    for the errors. -> VhidConfig, or raises ConfigErrors."""
+    section = uci.Section("vhid", "vhid", 0)
+    section.options = options
+    errors = []
+    vhid = _vhid(section, None, errors, names)
+    if errors:
+        raise ConfigErrors(errors)
+    vhid.name = "vhid%d" % vhid.vhid  # as Group.name() tells the command line's vhid
+    return vhid
 
 
 def _check_unique(vhids, errors):
@@ -477,10 +509,18 @@ def from_sections(sections, network_sections=None):
     return settings or config.Globals(), vhids
 
 
+# A config for every vhid a router could run is a few KB; a bigger file is
+# refused unread, as reading it would keep the event loop busy on reload.
+MAX_FILE_BYTES = 65536
+
+
 def load(path="/etc/config/carp", network_path="/etc/config/network"):
     """Read and validate the carp config. /etc/config/network is read only
     when a vhid names an `interface`, so a daemon given devices does not
     depend on it."""
+    size = os.stat(path)[6]
+    if size > MAX_FILE_BYTES:
+        raise uci.UciError(1, "%d bytes: a carp config may hold at most %d" % (size, MAX_FILE_BYTES), path)
     sections = uci.load(path)
     network = None
     for section in sections:

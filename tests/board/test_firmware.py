@@ -485,7 +485,7 @@ def test_first_boot_scripts_pass_sh_n(role):
 
 def test_the_two_first_boot_scripts_differ_only_in_this_routers_settings():
     primary, secondary = (read(role_file(role, "etc", "uci-defaults", "90-carp-role")) for role in ROLES)
-    mine = re.compile(r"^(ROLE|LAN_ADDR|DHCP_START)=.*$", re.M)
+    mine = re.compile(r"^(ROLE|LAN_ADDR|PEER_ADDR|DHCP_START)=.*$", re.M)
     assert mine.sub("", primary) == mine.sub("", secondary)
 
 
@@ -583,6 +583,16 @@ def test_dhcp_mode_master_uses_the_carp_dnsmasq_hook_instead_of_split_pools(tmp_
                                                               "dhcp.@dnsmasq[0].authoritative"))]
     assert lan.dnsmasq is True
     assert store.get("dhcp", "@dnsmasq[0]", "authoritative") == "1"  # one server at a time
+
+
+@needs_busybox
+def test_dhcp_mode_sync_replicates_leases_with_the_other_router(tmp_path):
+    script = read(role_file("primary", "etc", "uci-defaults", "90-carp-role"))
+    script = script.replace("\nDHCP_MODE=split\n", "\nDHCP_MODE=sync\n")
+    store, calls, _, [lan] = boot_and_validate(tmp_path, "primary", script_text=script)
+    assert ["set", "carp.lan.dnsmasq=1"] in calls and ["add_list", "carp.lan.lease_sync=192.168.1.3"] in calls
+    assert lan.dnsmasq is True and lan.lease_sync == [bytes([192, 168, 1, 3])]
+    assert store.get("dhcp", "@dnsmasq[0]", "authoritative") == "1"
 
 
 def uncomment(text, pattern):

@@ -22,6 +22,17 @@ def start_carp(lab, node, interpreter, advskew, tmp_path, extra=(), vhid=VHID, p
     return proc
 
 
+def daemon_of(launcher):
+    """PID of the interpreter (`-m carp`) that the carpd launcher started."""
+    for task in os.listdir("/proc/%d/task" % launcher.pid):
+        with open("/proc/%d/task/%s/children" % (launcher.pid, task)) as f:
+            for child in f.read().split():
+                with open("/proc/%s/cmdline" % child, "rb") as c:
+                    if b"\0-m\0carp" in c.read():
+                        return int(child)
+    raise RuntimeError("no daemon under launcher %d" % launcher.pid)
+
+
 def log_of(proc):
     with open(proc.log_path) as f:
         return f.read()
@@ -87,10 +98,12 @@ def write_script(path, body):
     return str(path)
 
 
-def uci_text(status_file, sections):
+def uci_text(sections, status_interval=1):
     """A /etc/config/carp: globals plus one `config vhid` per (name, options)."""
-    lines = ["config globals 'globals'", "\toption enabled '1'",
-             "\toption status_file '%s'" % status_file, "\toption status_interval '1'", ""]
+    lines = ["config globals 'globals'", "\toption enabled '1'"]
+    if status_interval is not None:  # None: the package's default
+        lines.append("\toption status_interval '%d'" % status_interval)
+    lines.append("")
     for name, options in sections:
         lines.append("config vhid '%s'" % name)
         for key, value in options:
@@ -102,17 +115,22 @@ def uci_text(status_file, sections):
     return "\n".join(lines)
 
 
-def start_carp_uci(lab, node, interpreter, tmp_path, sections):
-    """carpd reading a UCI file of its own; the status file lives in tmp_path
-    (namespaces share the filesystem, so each router needs its own)."""
+def run_dir(tmp_path, node):
+    """The router's CARP_RUN_DIR, for its status file: namespaces share the
+    filesystem, so each router needs its own."""
+    return tmp_path / ("%s-run" % node)
+
+
+def start_carp_uci(lab, node, interpreter, tmp_path, sections, status_interval=1):
+    """carpd reading a UCI file of its own, its status in run_dir()."""
     conf = tmp_path / ("%s.uci" % node)
-    status_file = tmp_path / ("%s-status.json" % node)
-    conf.write_text(uci_text(str(status_file), sections))
+    conf.write_text(uci_text(sections, status_interval))
     log = str(tmp_path / ("%s-carp.log" % node))
-    proc = lab.start(node, [CARPD, "-c", str(conf)], env={"CARP_PYTHON": INTERPRETERS[interpreter]()}, log=log)
+    env = {"CARP_PYTHON": INTERPRETERS[interpreter](), "CARP_RUN_DIR": str(run_dir(tmp_path, node))}
+    proc = lab.start(node, [CARPD, "-c", str(conf)], env=env, log=log)
     proc.log_path = log
     proc.conf = conf
-    proc.status_file = status_file
+    proc.status_file = run_dir(tmp_path, node) / "status.json"
     return proc
 
 

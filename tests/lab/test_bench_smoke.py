@@ -25,5 +25,26 @@ def test_bench_stop_scenario_smoke(tmp_path):
     assert stop["carp-mpy"]["outage_ms"]["median"] < 2000, stop["carp-mpy"]
     table = out_md.read_text()
     assert "| client outage, master's daemon stopped with SIGTERM (ms) |" in table
-    assert "carp (MicroPython)" in table and table.strip() in r.stdout
-    assert doc["versions"]["keepalived"] and doc["contenders"]["carp-mpy"] == "carp (MicroPython)"
+    # the venv's PyPI MicroPython runs inside a CPython process: said so
+    assert "carp (MicroPython inside CPython)" in table and table.strip() in r.stdout
+    assert doc["versions"]["keepalived"] and doc["contenders"]["carp-mpy"] == "carp (MicroPython inside CPython)"
+    assert doc["versions"]["micropython_package"] and doc["versions"]["micropython_binary"] is None
+
+
+def test_bench_heap_scenario_reports_heap_and_rss(tmp_path):
+    """The launcher's default heap (sized by the number of vhids) and the
+    CARP_HEAP override, as `make bench MICROPYTHON=...` runs them."""
+    out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "board", "bench", "bench.py"), "--runs", "1", "--only", "heap",
+                        "--contenders", "carp-mpy", "--heap-runs", "2:default,1:1M", "--json", str(out_json),
+                        "--markdown", str(out_md)], capture_output=True, text=True, timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    default, given = json.loads(out_json.read_text())["heap"]
+    assert default["master_of_all"] and default["alive"] and given["master_of_all"] and given["alive"]
+    # 256 KB + 48 KB per vhid, less the GC's own tables
+    assert 320 * 1024 < default["heap_size"] <= 352 * 1024, default
+    assert 1000 * 1024 < given["heap_size"] <= 1024 * 1024, given
+    for run in (default, given):
+        assert 0 < run["heap_used"] < run["heap_size"]
+        assert 0 < run["rss_kb_interpreter"] < run["rss_kb_all"]
+    assert "| 2 | default (" in out_md.read_text()

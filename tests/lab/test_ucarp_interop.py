@@ -29,7 +29,8 @@ def test_ucarp_master_and_carp_backup(lab, kernel, interpreter, tmp_path):
     lab.run("r1", ["ip", "addr", "del", "%s/%d" % (lab.vip, lab.prefix), "dev", lab.dev], check=False)
     assert kernel.wait_holders(["r2"], 6.0) is not None, log_of(carp)
     assert time.monotonic() - killed > 2.0
-    assert "BACKUP -> MASTER (master down" in log_of(carp)
+    # the VIP is added before the transition is logged: give the line a moment
+    assert lab.wait_for(lambda: "BACKUP -> MASTER (master down" in log_of(carp), 2.0), log_of(carp)
     assert ping(lab, "c1", lab.vip)
     assert kernel.neighbour_mac("c1", lab.vip) == lab.mac["r2"]
 

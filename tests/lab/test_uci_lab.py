@@ -174,7 +174,7 @@ def test_reload_keeps_unchanged_vhids_without_transition_or_loss(lab2, interpret
         # a changed vhid restarts; a removed one bows out and releases
         sections = [("lan", lan_section(lab, 0, 0))]
         from carpctl import uci_text
-        r1.conf.write_text(uci_text(str(r1.status_file), sections))
+        r1.conf.write_text(uci_text(sections))
         r1.send_signal(signal.SIGHUP)
         assert lab.wait_for(lambda: "reloaded: 1 kept, 1 stopped, 0 started" in log_of(r1), 3.0), log_of(r1)
         assert kernel.wait_holders(["r2"], 2.0, lab.lan(1).vip) is not None  # bow-out on the guest LAN

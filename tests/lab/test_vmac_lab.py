@@ -170,7 +170,7 @@ def test_reload_turns_the_virtual_mac_on_and_off(lab, kernel, interpreter, tmp_p
     assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
     assert ping(lab, "c1", lab.vip) and kernel.neighbour_mac("c1", lab.vip) == lab.mac["r1"]
     for vmac, mac in ((1, VMAC), (0, lab.mac["r1"])):
-        r1.conf.write_text(uci_text(str(r1.status_file), [("lan", vmac_section(lab, 0, vmac))]))
+        r1.conf.write_text(uci_text([("lan", vmac_section(lab, 0, vmac))]))
         r1.send_signal(signal.SIGHUP)
         assert lab.wait_for(lambda: "reloaded: 0 kept, 1 stopped, 1 started" in log_of(r1), 3.0), log_of(r1)
         assert kernel.wait_holders(["r1"], ELECTION) is not None, log_of(r1)
@@ -301,7 +301,7 @@ def test_the_parents_arp_sysctls_return_when_the_last_macvlan_goes(lab, kernel, 
     r1 = start_carp_uci(lab, "r1", interpreter, tmp_path, two)
     assert lab.wait_for(lambda: len(links(lab, "r1").split("vmac")) == 3, 5.0), log_of(r1)
     assert (parent("arp_ignore"), parent("arp_announce")) == ("1", "2")
-    r1.conf.write_text(uci_text(str(r1.status_file), two[1:]))  # one vmac vhid left
+    r1.conf.write_text(uci_text(two[1:]))  # one vmac vhid left
     r1.send_signal(signal.SIGHUP)
     assert lab.wait_for(lambda: "reloaded: 1 kept, 1 stopped, 0 started" in log_of(r1), 3.0), log_of(r1)
     assert (parent("arp_ignore"), parent("arp_announce")) == ("1", "2")

@@ -65,11 +65,14 @@ def uci_sections_json(text):
 
 def rpcd_status(tmp_path, status_file, running="1"):
     """What `ubus call carp status` answers: the real rpcd plugin with the
-    OpenWrt doubles of tests/package (pkgtools.rpcd_plugin), globals.status_file
-    set to status_file; running is procd's answer (the lab's daemons run,
-    though not under procd)."""
-    config = "config globals 'globals'\n\toption enabled '1'\n\toption status_file '%s'\n" % status_file
-    r = pkgtools.rpcd_plugin(tempfile.mkdtemp(dir=str(tmp_path)), "call", "status", config=config, running=running)
+    OpenWrt doubles of tests/package (pkgtools.rpcd_plugin), reading
+    status_file (a status.json) through CARP_RUN_DIR, as carpd writes it;
+    running is procd's answer (the lab's daemons run, though not under procd)."""
+    run_dir, name = os.path.split(str(status_file))
+    assert name == "status.json"
+    config = "config globals 'globals'\n\toption enabled '1'\n"
+    r = pkgtools.rpcd_plugin(tempfile.mkdtemp(dir=str(tmp_path)), "call", "status", config=config, running=running,
+                             run_dir=run_dir)
     assert r.returncode == 0 and r.stderr == "", r.stderr
     return json.loads(r.stdout)
 
@@ -155,10 +158,5 @@ def lab_status(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def page_config(lab_status):
-    """r2's UCI sections as the settings page gets them. Only status_file is
-    put back to the default: the lab's is a temporary path."""
-    sections = uci_sections_json(lab_status.config_text)
-    for s in sections:
-        if s[".type"] == "globals":
-            s["status_file"] = "/var/run/carp/status.json"
-    return {"carp": sections}
+    """r2's UCI sections as the settings page gets them."""
+    return {"carp": uci_sections_json(lab_status.config_text)}

@@ -43,7 +43,7 @@ counter = b"\x01\x23\x45\x67\x89\xab\xcd\xef"
 mac = wire.HmacSha1(b"love").digest(wire.mac_prefix(42, [ip4("10.77.0.252")], []), counter)
 check("computed vector", mac == bytes.fromhex("a22b5f72345380d599d9aeb3d195a6696df7eb6e"))
 
-lan = Lan(Router("r1", "10.0.0.1", 1, 0, True), Router("r2", "10.0.0.2", 1, 100, True), start_ms=clock.TICKS_PERIOD - 1500)
+lan = Lan(Router("r1", "10.0.0.1", 1, 0, True), Router("r2", "10.0.0.2", 1, 100, True), start_ticks=clock.ticks_add(0, -1500))
 lan.start("r1")
 lan.start("r2")
 lan.run_for(10000)
@@ -55,7 +55,7 @@ check("bow-out takeover", lan.masters() == ["r2"] and lan.routers["r2"].history[
 try:
     cli.build_config(cli.parse_args("-i lan0 -v 1 -p x -a 10.0.0.1 -k 300".split()))
     check("config error", False)
-except config.ConfigError as e:
+except config.ConfigErrors as e:
     check("config error names the option: %s" % e, str(e).startswith("-k/--advskew: '300' is not valid"))
 
 print("ALL OK" if not failures else "FAILED: %d" % len(failures))

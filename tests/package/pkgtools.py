@@ -165,7 +165,7 @@ def openwrt_env(root, record, running, jsonfilter="fixed", **extra):
     return env
 
 
-def rpcd_plugin(tmp_path, *args, config=None, stdin="{}", running="1"):
+def rpcd_plugin(tmp_path, *args, config=None, stdin="{}", running="1", run_dir=None):
     """Run package/carp/files/carp.rpcd as rpcd does (`carp list`, `carp call
     <method>` with the arguments on stdin) with the OpenWrt doubles of
     fakeroot (each says what real behaviour it keeps): `uci` reads
@@ -174,7 +174,8 @@ def rpcd_plugin(tmp_path, *args, config=None, stdin="{}", running="1"):
     /etc/rc.common` line has the kernel run it; /usr/sbin/carpd is the real
     launcher with the real carp package. running is procd's answer for carp:
     "1" running, "0" stopped, "none" no such service (after
-    /etc/init.d/carp stop). Returns the CompletedProcess."""
+    /etc/init.d/carp stop). run_dir: CARP_RUN_DIR, where carpd keeps
+    status.json (root's environment). Returns the CompletedProcess."""
     os.makedirs(str(tmp_path), exist_ok=True)
     root = openwrt_root(tmp_path)
     bindir = os.path.join(str(tmp_path), "bin")
@@ -193,5 +194,7 @@ def rpcd_plugin(tmp_path, *args, config=None, stdin="{}", running="1"):
             f.write(config)
     env = openwrt_env(root, os.path.join(str(tmp_path), "procd.record"), running)
     env["PATH"] = bindir + ":" + env["PATH"]
+    if run_dir is not None:
+        env["CARP_RUN_DIR"] = str(run_dir)
     return subprocess.run([busybox(), "ash", os.path.join(FILES, "carp.rpcd")] + list(args), env=env,
                           input=stdin, capture_output=True, text=True, timeout=30)

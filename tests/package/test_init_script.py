@@ -250,6 +250,18 @@ def test_enable_links_start_70_and_kill_01(tmp_path):
     assert sorted(os.listdir(rcd)) == ["K01carp", "S70carp"]
 
 
+def test_lease_sync_adds_the_lease_replicator_instance(tmp_path):
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "synced").mkdir()
+    assert calls(run(tmp_path / "plain", "start"), "procd_open_instance") == [["carpd"]]
+    synced = ENABLED.replace("\tlist address '192.168.1.254/24'\n",
+                             "\tlist address '192.168.1.254/24'\n\toption dnsmasq '1'\n"
+                             "\tlist lease_sync '192.168.1.2'\n", 1)
+    record = run(tmp_path / "synced", "start", config=synced)
+    assert calls(record, "procd_open_instance") == [["carpd"], ["leases"]]
+    assert ["command", "/usr/sbin/carpd", "leases", "-c", "/etc/config/carp"] in calls(record, "procd_set_param")
+
+
 # What libuci's config_load reads leniently and carpd refuses, and a rule
 # across values that only carpd checks.
 REFUSED = [

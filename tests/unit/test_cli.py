@@ -45,14 +45,15 @@ def test_passfile_first_line(tmp_path):
     ("-i waytoolonginterface0 -v 1 -p x -a 10.0.0.1", "-i/--interface", "1..15"),
 ])
 def test_bad_values_name_the_option_the_value_and_what_is_allowed(argv, where, allowed):
-    with pytest.raises(config.ConfigError) as e:
+    with pytest.raises(config.ConfigErrors) as e:
         build(argv.split())
+    assert [err.where for err in e.value.errors] == [where]
     assert str(e.value).startswith(where + ": ")
     assert allowed in str(e.value)
 
 
 def test_the_passphrase_never_appears_in_the_error():
-    with pytest.raises(config.ConfigError) as e:
+    with pytest.raises(config.ConfigErrors) as e:
         build("-i lan0 -v 1 -p supersecretpassword12 -a 10.0.0.1".split())
     assert "supersecret" not in str(e.value) and "21 bytes" in str(e.value)
 
@@ -93,6 +94,60 @@ def test_uci_reader_is_unloaded_after_each_load(tmp_path):
     assert "carp.uciconfig" not in sys.modules and "carp.uci" not in sys.modules
     _settings, again = load()  # a reload imports it again, and drops it again
     assert [c.vhid for c in again] == [1] and "carp.uciconfig" not in sys.modules
+
+
+# -- issue 13: one validation path ---------------------------------------------
+
+@pytest.mark.parametrize("argv, where", [
+    ("-i br:lan -v 1 -a 10.0.0.1", "-i/--interface"),  # an alias label, not a device
+    ("-i lan0 -v 1 -a ff02::5/128", "-a/--addr"),  # IPv6 multicast
+    ("-i lan0 -v 1 -a 10.0.0.1 -a 10.0.0.1/24", "-a/--addr"),  # the same address twice
+    ("-i lan0 -v 1 -a 10.0.0.1 --peer 10.0.0.1", "--peer"),  # our own address as the peer
+    ("-i lan0 -v +1 -a 10.0.0.1", "-v/--vhid"),
+    ("-i lan0 -v 1 -a 127.0.0.1", "-a/--addr"),
+    ("-i lan0 -v 1 -a 10.0.0.1 -s 127.0.0.1", "-s/--srcip"),
+    ("-i lan0 -v 1 -a 10.0.0.1 --peer ::1", "--peer"),
+])
+def test_the_command_line_is_refused_where_uci_would_be(argv, where):
+    with pytest.raises(config.ConfigErrors) as e:
+        build(argv.split())
+    assert [err.where for err in e.value.errors] == [where]
+
+
+# option -> (command line flag, values to try)
+SAME = {
+    "device": ("-i", ["lan0", "br:lan", "a/b", "x" * 16, "eth0.2"]),
+    "vhid": ("-v", ["1", "255", "0", "+1", "01", "1_0", "\u0665", " 1"]),
+    "address": ("-a", ["10.0.0.1", "10.0.0.1/24", "10.0.0.1/", "fd00::1/64", "ff02::5/128", "::1", "::", " 10.0.0.1"]),
+    "advskew": ("-k", ["0", "254", "255", "-0", "+5", "5 "]),
+    "source": ("-s", ["10.0.0.2", "127.0.0.1", "10.0.0.300", "fd00::1"]),
+    "peer": ("--peer", ["10.0.0.2", "fd00::2", "224.0.0.18", "127.0.0.2", "10.0.0.2/32"]),
+}
+
+
+@pytest.mark.parametrize("option", sorted(SAME))
+def test_every_value_gets_the_same_verdict_on_the_command_line_and_in_uci(option):
+    from carp import uci, uciconfig
+    flag, values = SAME[option]
+    base = {"device": "lan0", "vhid": "1", "address": "10.0.0.9"}
+    for value in values:
+        options = dict(base, **{option: value})
+        argv = []
+        for name, text in sorted(options.items()):
+            argv += [SAME[name][0], text]
+        try:
+            build(argv)
+            cli_ok = True
+        except config.ConfigErrors:
+            cli_ok = False
+        text = "config vhid 'x'\n" + "".join("\t%s %s '%s'\n" % ("list" if name in ("address", "peer") else "option",
+                                                                    name, v) for name, v in sorted(options.items()))
+        try:
+            uciconfig.from_sections(uci.parse(text))
+            uci_ok = True
+        except uciconfig.ConfigErrors:
+            uci_ok = False
+        assert cli_ok == uci_ok, (option, value)
 
 
 CHECKED = ("config globals 'globals'\n\toption enabled '1'\n\nconfig vhid 'lan'\n\toption interface 'lan'\n"

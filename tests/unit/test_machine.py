@@ -3,10 +3,8 @@ bow-out, sub-second timing and failures, with no sockets."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from carp import machine
+from carp import clock, machine
 from sim import Lan, Router
-
-WRAP = 1 << 30
 
 
 def pair(preempt=True, skew1=0, skew2=100, advbase=1, **kw):
@@ -259,11 +257,11 @@ def test_stop_as_backup_sends_no_bow_out():
 
 
 def test_timers_work_across_the_tick_wrap():
-    lan = pair(start_ms=WRAP - 1500)
+    lan = pair(start_ticks=clock.ticks_add(0, -1500))
     lan.start("r1")
     lan.start("r2")
     lan.run_for(20000)
-    assert lan.became_master_at("r1") == WRAP - 1500 + 3000
+    assert lan.became_master_at("r1") == 3000
     assert lan.masters() == ["r1"]
     assert lan.routers["r1"].sent == 18
 
@@ -380,7 +378,54 @@ def test_a_flood_of_other_master_advertisements_gets_one_answer_per_interval():
     m.on_timer(m.deadline)  # MASTER at 3000
     answers = [m.on_advert(3100 + i, 1, 200, 0) for i in range(500)]  # 500 in half a second
     assert sum(1 for a in answers if a & machine.SEND_ADVERT) == 1
-    assert m.on_advert(4200, 1, 200, 0) & machine.CONFLICT
+    assert sum(1 for a in answers if a & machine.CONFLICT) == 1
+    assert m.on_advert(4200, 1, 200, 0) == machine.SEND_ADVERT | machine.ANNOUNCE  # answered, not reported again
+
+
+# -- issue 13: a split brain is reported once, a preemption never -----------
+
+def test_preempting_a_live_master_is_a_handover_not_a_split_brain():
+    # make demo's cable-back step: r1 comes back and preempts r2, whose
+    # advertisements in flight and last one as it yields reach r1 as master.
+    lan = pair(preempt=True)
+    lan.start("r1")
+    lan.start("r2")
+    lan.run_for(5000)
+    lan.link("r1", False)
+    lan.run_for(5000)
+    assert lan.masters() == ["r2"]
+    back = lan.time
+    lan.link("r1", True)
+    lan.run_for(5000)
+    assert lan.masters() == ["r1"]
+    assert lan.routers["r1"].history[-1][2] == machine.R_PREEMPT
+    assert lan.routers["r1"].conflicts == []
+    assert lan.routers["r2"].conflicts == []
+    assert lan.became_master_at("r1", back) is not None
+
+
+def test_a_third_advertiser_that_never_yields_is_reported_once_a_minute_and_answered_every_interval():
+    # r3 ties with r1 (equal timing, higher address: r1 keeps the role) but
+    # never hears r1, so it stays master: a one-way partition or a replay.
+    lan = Lan(Router("r1", "10.0.0.1", 1, 0, True), Router("r3", "10.0.0.3", 1, 0, True))
+    lan.blocked = {("r1", "r3")}
+    lan.start("r1")
+    lan.run_for(5000)
+    lan.start("r3")
+    lan.run_for(4000)  # r3 is master now (it never hears r1)
+    assert lan.masters() == ["r1", "r3"]
+    first = lan.time
+    sent = lan.routers["r1"].sent
+    lan.run_for(50000)
+    r1 = lan.routers["r1"]
+    assert len(r1.conflicts) == 1
+    assert [s for _, s, _ in r1.history] == ["BACKUP", "MASTER"]  # no transition, so no hooks
+    # answered about once per interval: its own advertisements plus one answer each
+    assert 50 <= r1.sent - sent <= 2 * 50 + 2
+    lan.run_for(machine.CONFLICT_REPORT_MS)
+    assert len(r1.conflicts) == 2
+    assert r1.conflicts[1] - r1.conflicts[0] >= machine.CONFLICT_REPORT_MS
+    assert r1.conflicts[0] - first <= 1000 + 2
 
 
 @settings(max_examples=300, deadline=None)

@@ -44,7 +44,7 @@ LAN = "config vhid 'lan'\n\toption device 'br-lan'\n\toption vhid '1'\n\tlist ad
 def test_the_shipped_file_is_valid_and_leaves_the_service_off():
     settings, [lan] = build(open(SHIPPED).read())
     assert (settings.enabled, settings.status_file, settings.status_interval) == \
-        (False, "/var/run/carp/status.json", 5)
+        (False, "/var/run/carp/status.json", 60)
     assert (lan.name, lan.device, lan.vhid, lan.advbase, lan.advskew, lan.preempt) == \
         ("lan", "br-lan", 1, 1, 0, True)
     assert [(v.text, v.prefixlen) for v in lan.vips] == [("192.168.1.254/24", 24)]
@@ -70,7 +70,7 @@ def test_the_shipped_file_loads_from_disk_with_the_network_config():
 def test_without_a_globals_section_the_service_is_enabled_with_defaults():
     settings, [lan] = build(LAN)
     assert (settings.enabled, settings.status_file, settings.status_interval) == \
-        (True, "/var/run/carp/status.json", 5)
+        (True, "/var/run/carp/status.json", 60)
     assert (lan.advbase, lan.advskew, lan.preempt, lan.demote, lan.deadratio, lan.passphrase) == \
         (1, 0, False, 0, 3, b"")
 
@@ -82,13 +82,14 @@ def test_an_empty_file_is_a_valid_config_with_nothing_to_run():
 
 def test_every_option_set():
     settings, [v] = build(
-        "config globals 'globals'\n\toption enabled '1'\n\toption status_file '/tmp/carp.json'\n"
+        "config globals 'globals'\n\toption enabled '1'\n\toption status_file '/var/run/carp/status.json'\n"
         "\toption status_interval '3600'\n"
         "config vhid 'wan'\n\toption device 'eth1'\n\toption vhid '255'\n\toption advbase '254'\n"
         "\toption advskew '254'\n\toption password '1234567890123456789'\n\tlist address '203.0.113.10/29'\n"
         "\tlist peer '203.0.113.2'\n\toption preempt 'yes'\n\toption demote '255'\n\toption deadratio '255'\n"
         "\toption source '203.0.113.1'\n\toption enabled 'on'\n")
-    assert (settings.enabled, settings.status_file, settings.status_interval) == (True, "/tmp/carp.json", 3600)
+    assert (settings.enabled, settings.status_file, settings.status_interval) == \
+        (True, "/var/run/carp/status.json", 3600)
     assert (v.name, v.device, v.vhid, v.advbase, v.advskew, v.passphrase) == \
         ("wan", "eth1", 255, 254, 254, b"1234567890123456789")
     assert (v.preempt, v.demote, v.deadratio, v.source, v.enabled) == \
@@ -297,3 +298,34 @@ def test_micropython_reads_every_config_exactly_as_cpython():
     on_cpython = run_check(sys.executable, PYTHONPATH=FIRMWARE)
     assert on_micropython == on_cpython
     assert on_cpython.count(": carp.") >= 40  # one line per bad config's error
+
+
+# --- issue 13: bounded work on reload ------------------------------------------------
+
+def test_lists_are_capped_as_documented_and_a_huge_one_costs_one_error():
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for option in ("address", "peer", "wan", "track_interface", "track_ping"):
+        most = uciconfig.SCHEMA["vhid"][option]["most"]
+        assert "at most" in readme and ("%d `%s`" % (most, option)) in readme, option
+        values = ["10.%d.%d.%d" % (i >> 16, (i >> 8) & 255, i & 255) for i in range(1, 16001)]
+        section = uci.Section("vhid", "lan", 1)
+        section.options = {"device": "br-lan", "vhid": "1", "address": "192.168.1.254", option: values}
+        with pytest.raises(uciconfig.ConfigErrors) as e:
+            uciconfig.from_sections([section])
+        assert [str(x) for x in e.value.errors] == [
+            "carp.lan.%s: '<16000 values>' is not valid: at most %d values" % (option, most)]
+
+
+def test_as_many_values_as_allowed_are_accepted():
+    text = LAN + "".join("\tlist address '10.0.%d.%d'\n" % (i // 200, i % 200 + 1)
+                         for i in range(uciconfig.MAX_ADDRESSES - 1))
+    _, [lan] = build(text)
+    assert len(lan.vips) == uciconfig.MAX_ADDRESSES
+
+
+def test_a_file_too_big_to_be_a_carp_config_is_not_read(tmp_path):
+    carp = tmp_path / "carp"
+    carp.write_text(LAN + "#" * uciconfig.MAX_FILE_BYTES)
+    with pytest.raises(uci.UciError) as e:
+        uciconfig.load(str(carp))
+    assert "at most 65536" in str(e.value) and str(carp) in str(e.value)

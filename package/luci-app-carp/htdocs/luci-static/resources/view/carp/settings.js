@@ -12,10 +12,11 @@
  * range and default. The daemon's own table is SCHEMA in
  * firmware/carp/uciconfig.py, and tests/luci checks this page against it
  * both ways. Where LuCI's datatypes accept more than the daemon does
- * (multicast or 0.0.0.0 addresses, IPv4 octets with leading zeros,
- * relative paths), a validate function adds the daemon's rule, and so do
- * the rules across values (each address once, vhid once per device, an
- * interface or a device), so Save stops where carpd would refuse the file.
+ * (multicast, loopback or 0.0.0.0 addresses, IPv4 octets with leading
+ * zeros, other status file paths), a validate function adds the daemon's
+ * rule, and so do the rules across values (each address once, vhid once
+ * per device, an interface or a device), so Save stops where carpd would
+ * refuse the file.
  *
  * LuCI runs validate(section_id, value) after the datatype, with the value
  * as the datatype left it: cidr and ip4addr/ip6addr with a /prefix hand on
@@ -84,6 +85,17 @@ function parseIPv6(text) {
 	return head.concat(tail);
 }
 
+/* 127.0.0.0/8, ::1 and 127/8 mapped into IPv6, as carpd refuses them. */
+function isLoopback(v4, v6) {
+	if (v4)
+		return v4[0] == 127;
+	if (v6.slice(0, 5).join(':') != '0:0:0:0:0')
+		return false;
+	if (v6[5] == 0xffff)
+		return (v6[6] >> 8) == 127;
+	return v6[5] == 0 && v6[6] == 0 && v6[7] == 1;
+}
+
 /* Why an address is not one carpd takes, or true. withPrefix: an optional
  * /prefix may follow (a virtual address); family 4: IPv4 only, and any
  * IPv4 address (the advertisement source). */
@@ -95,11 +107,16 @@ function checkAddress(value, withPrefix, family) {
 	}
 	var v4 = parseIPv4(text);
 	var v6 = (family == 4 || v4) ? null : parseIPv6(text);
-	if (family == 4)
-		return v4 ? true : _('An IPv4 address, four decimal numbers 0..255 without leading zeros');
+	if (family == 4 && !v4)
+		return _('An IPv4 address, four decimal numbers 0..255 without leading zeros');
 	if (!v4 && !v6)
 		return _('An IPv4 or IPv6 address (IPv4: four decimal numbers 0..255 without leading zeros)');
-	if (prefix !== null && !(/^[0-9]{1,3}$/.test(prefix) && +prefix <= (v4 ? 32 : 128)))
+	if (isLoopback(v4, v6))
+		return _('Not a loopback address (127.0.0.0/8, ::1)');
+	if (family == 4)
+		return true;
+	/* LuCI's cidr4/cidr6 rule, which carpd keeps: at most 2 or 3 digits. */
+	if (prefix !== null && !((v4 ? /^[0-9]{1,2}$/ : /^[0-9]{1,3}$/).test(prefix) && +prefix <= (v4 ? 32 : 128)))
 		return _('A prefix length: /0..32 for IPv4, /0..128 for IPv6');
 	if (v4 && (v4[0] >= 224 || v4.join('.') == '0.0.0.0'))
 		return _('A unicast IPv4 address (not multicast, not 0.0.0.0)');
@@ -254,20 +271,22 @@ return view.extend({
 			_('Run carpd at all. The shipped file leaves it off until a group is configured.')));
 		o.default = '1';
 
+		/* Deprecated: carpd always writes there, and refuses any other path
+		 * (root must not write where a LuCI user points it). */
 		o = s.option(form.Value, 'status_file', _('Status file'),
-			_('Where carpd writes its state, read by carp status and the status page.'));
+			_('Where carpd writes its state, read by carp status and the status page. Always /var/run/carp/status.json; leave it empty.'));
 		o.datatype = 'file';
 		o.placeholder = '/var/run/carp/status.json';
 		o.validate = function(section_id, value) {
-			if (value === '' || (value.charAt(0) == '/' && value.charAt(value.length - 1) != '/'))
+			if (value === '' || value === '/var/run/carp/status.json')
 				return true;
-			return _('An absolute file path');
+			return _('Only /var/run/carp/status.json');
 		};
 
 		o = s.option(form.Value, 'status_interval', _('Status interval'),
-			_('Seconds between rewrites of the status file (also on every transition), 1..3600.'));
+			_('The status file changes at once with a state, demotion or tracker; its counters are refreshed at most this often, in seconds, 1..3600 (and whenever the status is asked for).'));
 		o.datatype = 'and(uinteger,range(1,3600))';
-		o.placeholder = '5';
+		o.placeholder = '60';
 
 		o = booleanWords(s.option(form.Flag, 'user_script', _('Run /etc/carp.user'),
 			_('Every transition also runs the user hook /etc/carp.user.')));
@@ -448,6 +467,13 @@ return view.extend({
 			_('Restart dnsmasq when this router becomes master, stop it otherwise: one DHCP server.')));
 		o.default = '0';
 		o.modalonly = true;
+
+		o = s.taboption('hooks', form.DynamicList, 'lease_sync', _('Replicate DHCP leases with'),
+			_('The other router\'s own LAN address: leases are copied both ways (UDP 9112, signed with the password), so clients keep their addresses across a failover.'));
+		o.datatype = 'ip4addr(1)';
+		o.depends('dnsmasq', '1');
+		o.modalonly = true;
+		o.validate = optionalAddress(false, 4);
 
 		o = s.taboption('hooks', form.DynamicList, 'wan', _('Uplinks on the master'),
 			_('Interfaces brought up only while master and down otherwise (PPPoE, a shared DHCP WAN); give them option auto 0.'));

@@ -1,0 +1,433 @@
+"""`carpd leases`: dnsmasq's DHCP leases replicated between the two routers.
+
+dnsmasq serves DHCP only on the master (hotplug.d/carp/10-dnsmasq). This
+process runs on both routers and keeps each one's lease file holding every
+lease either of them granted, so the router that takes over serves a client
+the address it already has and never hands that address to anyone else.
+
+    config vhid 'lan'
+        option dnsmasq '1'
+        list lease_sync '192.168.1.2'   # the other router's own LAN address
+
+Every half second it reads the lease file; when it changed (a lease granted,
+renewed or released), and every HEARTBEAT seconds, it sends the whole file to
+the peers in one UDP datagram to LEASE_PORT, signed with HMAC-SHA1 keyed by
+the vhid's password. What a router receives it merges into its own file:
+
+- a lease for an address or a client it does not know is added;
+- for the same address or client, the lease that lasts longer wins, so a
+  replayed or stale message can only re-add leases until they expire, never
+  shorten or move one;
+- a lease this router's dnsmasq released while serving is not re-added;
+- on the backup (dnsmasq stopped) the merged file is written at once; on
+  the master (after a failback or a split brain) dnsmasq is stopped, the
+  file written and dnsmasq started again, but only if it taught it a lease.
+
+A router whose view lacks something the sender has answers with its own
+file, so one message from a router that rebooted (empty /tmp) or came back
+from a failure brings both up to date. Expiry times travel relative to the
+sender's clock, so the routers' clocks need not agree.
+"""
+import json
+import os
+import select
+import socket
+import struct
+import sys
+import time
+
+from carp import sockaddr, wire
+
+LEASE_PORT = 9112
+MAGIC = b"CLS1"
+HEADER = ">4sBBHIQI"  # magic, flags, vhid, reserved, sender's time, nonce, sequence
+HEADER_LEN = struct.calcsize(HEADER)
+MAX_DATAGRAM = 65000  # one UDP datagram; about 600 leases
+HMAC_LABEL = b"carp leases 1"
+WANT_REPLY = 1  # the sender wants the receiver's file back (it started, or just became master)
+SERVING = 2  # the sender's vhid is MASTER: its dnsmasq serves
+
+HEARTBEAT = 30  # seconds between unconditional sends
+POLL_MS = 500  # lease file and status read this often: the longest replication delay
+REPLY_GAP = 1  # seconds between unasked-for replies to one peer
+
+USAGE = """usage: carpd leases [-c /etc/config/carp] [--leasefile /tmp/dhcp.leases]
+                    [--initd /etc/init.d] [--port %d] [--heartbeat %d]""" % (LEASE_PORT, HEARTBEAT)
+
+
+# -- the lease file ---------------------------------------------------------
+
+def parse(text):
+    """dnsmasq's lease file -> ({ip: (expiry, mac, ip, hostname, client_id)},
+    [other lines]). expiry is epoch seconds, 0 for an infinite lease. Lines
+    that are not IPv4 leases (a DHCPv6 `duid` line, IA leases) are kept
+    aside untouched."""
+    leases = {}
+    others = []
+    for line in text.split("\n"):
+        fields = line.split()
+        if not fields:
+            continue
+        if len(fields) == 5 and fields[0].isdigit() and fields[2].count(".") == 3 and ":" not in fields[2]:
+            leases[fields[2]] = (int(fields[0]), fields[1], fields[2], fields[3], fields[4])
+        else:
+            others.append(line)
+    return leases, others
+
+
+def render(leases, others):
+    # Sorted only to be deterministic (MicroPython's dicts keep no order).
+    lines = ["%d %s %s %s %s\n" % leases[ip] for ip in sorted(leases)]
+    return "".join(lines) + "".join(line + "\n" for line in others)
+
+
+def client(lease):
+    """Who holds a lease: its client id, else its MAC (as dnsmasq matches)."""
+    return lease[4] if lease[4] != "*" else lease[1]
+
+
+def _lasts(expiry):
+    return 1 << 62 if expiry == 0 else expiry  # 0: infinite
+
+
+def live(leases, now):
+    return {ip: lease for ip, lease in leases.items() if lease[0] == 0 or lease[0] > now}
+
+
+def merge(local, incoming, now, released=None):
+    """local and incoming lease dicts -> (merged, learned). learned: the
+    merged file binds an address or a client differently from local (a
+    running dnsmasq must then be restarted to know it)."""
+    merged = live(local, now)
+    released = released or {}
+    holder = {client(lease): ip for ip, lease in merged.items()}  # client -> its address here
+    for ip, lease in live(incoming, now).items():
+        if released.get((ip, lease[1]), -1) >= lease[0]:
+            continue  # our dnsmasq released it: do not bring it back
+        who = client(lease)
+        rivals = [merged[at] for at in (ip, holder.get(who)) if at in merged]
+        if any(_lasts(other[0]) >= _lasts(lease[0]) for other in rivals):
+            continue
+        for other in rivals:
+            merged.pop(other[2], None)
+            holder.pop(client(other), None)
+        merged[ip] = lease
+        holder[who] = ip
+    learned = _bindings(merged) != _bindings(live(local, now))
+    return merged, learned
+
+
+def _bindings(leases):
+    return sorted((ip, client(lease)) for ip, lease in leases.items())
+
+
+def lacks(theirs, ours):
+    """True if `ours` holds a lease `theirs` lacks or has for less long."""
+    for ip, lease in ours.items():
+        other = theirs.get(ip)
+        if other is None or client(other) != client(lease) or _lasts(other[0]) < _lasts(lease[0]):
+            return True
+    return False
+
+
+def read_text(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def write_text(path, text):
+    temporary = path + ".carp"
+    with open(temporary, "w") as f:
+        f.write(text)
+    os.rename(temporary, path)
+
+
+# -- the datagram -----------------------------------------------------------
+
+def pack(hmac, flags, vhid, now, nonce, seq, leases):
+    """One signed datagram; expiries relative to `now` (0 stays infinite)."""
+    lines = []
+    for ip in sorted(leases):
+        lease = leases[ip]
+        left = 0 if lease[0] == 0 else max(1, lease[0] - now)
+        lines.append("%d %s %s %s %s\n" % ((left,) + lease[1:]))
+    body = "".join(lines)
+    head = struct.pack(HEADER, MAGIC, flags, vhid, 0, now, nonce, seq)
+    message = head + body.encode()
+    return message + hmac.digest(HMAC_LABEL, message)
+
+
+def unpack(hmac, vhid, data, now):
+    """-> (flags, nonce, seq, leases in our clock), or None if not valid."""
+    if len(data) < HEADER_LEN + wire.MAC_LEN:
+        return None
+    message = data[:-wire.MAC_LEN]
+    magic, flags, their_vhid, _, sent, nonce, seq = struct.unpack_from(HEADER, message, 0)
+    if magic != MAGIC or their_vhid != vhid:
+        return None
+    if not wire.equal_at(data, len(message), hmac.digest(HMAC_LABEL, message), wire.MAC_LEN):
+        return None
+    try:
+        leases, _ = parse(bytes(message[HEADER_LEN:]).decode())
+    except (ValueError, UnicodeError):
+        return None
+    for ip, (left, mac, address, host, cid) in list(leases.items()):
+        leases[ip] = (0 if left == 0 else now + left, mac, address, host, cid)
+    return flags, nonce, seq, leases
+
+
+# -- the process ------------------------------------------------------------
+
+class Replicator:
+    """One router's side: its lease file, its vhid's state, one UDP socket."""
+
+    def __init__(self, vhid_cfg, status_file, leasefile, initd, port=LEASE_PORT, heartbeat=HEARTBEAT,
+                 log=None):
+        self.cfg = vhid_cfg
+        self.status_file = status_file
+        self.leasefile = leasefile
+        self.initd = initd
+        self.port = port
+        self.heartbeat = heartbeat
+        self.log = log or (lambda text: sys.stderr.write("carpd leases: %s\n" % text))
+        self.reconfigure(vhid_cfg)
+        self.nonce = struct.unpack(">Q", os.urandom(8))[0]
+        self.seq = 0
+        self.seen = {}  # peer -> (nonce, seq) of its last accepted datagram
+        self.replied = {}  # peer -> when we last answered it unasked
+        self.text = None  # the lease file as last read
+        self.released = {}  # (ip, mac) -> expiry: leases our dnsmasq dropped while serving
+        self.serving = None
+        self.status_stamp = None
+        self.refused, self.refused_logged = 0, -60
+        self.last_sent = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(sockaddr.inet4(b"\0\0\0\0", port))
+
+    def master(self, cached=False):
+        """Our vhid's state from carpd's status file (replaced on every
+        transition): MASTER means our dnsmasq serves. cached: parse the
+        JSON only when the file is another one than last time."""
+        stamp = _stamp(self.status_file)
+        if cached and stamp is not None and stamp == self.status_stamp:
+            return self.serving
+        self.status_stamp = stamp
+        try:
+            doc = json.loads(read_text(self.status_file) or "{}")
+        except ValueError:
+            return False
+        for v in doc.get("vhids") or ():
+            if v.get("name") == self.cfg.name:
+                return v.get("state") == "MASTER"
+        return False
+
+    def send(self, flags, only=None):
+        now = int(time.time())
+        leases, _ = parse(self.text or "")
+        self.seq += 1
+        data = pack(self.hmac, flags | (SERVING if self.serving else 0), self.cfg.vhid, now, self.nonce,
+                    self.seq, live(leases, now))
+        if len(data) > MAX_DATAGRAM:
+            self.log("%d leases do not fit one datagram; not sent" % len(leases))
+            return
+        for name, address in self.peers.items():
+            if only is None or name == only:
+                try:
+                    self.sock.sendto(data, address)
+                except OSError as e:
+                    self.log("cannot send to %s: %s" % (name, e))
+        if only is None:
+            self.last_sent = now
+
+    def tick(self):
+        """Reads the status and the lease file; sends when either changed
+        and on the heartbeat."""
+        now = int(time.time())
+        serving = self.master(cached=True)
+        text = read_text(self.leasefile)
+        want = serving != self.serving
+        changed = text != self.text
+        if changed and self.serving and serving and self.text is not None:
+            self._note_released(parse(self.text)[0], parse(text)[0], now)
+        self.serving, self.text = serving, text
+        if want or changed or now - self.last_sent >= self.heartbeat:
+            self.send(WANT_REPLY if want else 0)
+
+    def _note_released(self, before, after, now):
+        for ip, lease in live(before, now).items():
+            if ip not in after:
+                self.released[(ip, lease[1])] = lease[0]
+        for key, expiry in list(self.released.items()):
+            if expiry != 0 and expiry <= now:
+                del self.released[key]
+
+    def receive(self):
+        data, source = self.sock.recvfrom(MAX_DATAGRAM + 100)
+        peer = source[0] if isinstance(source, tuple) else sockaddr.ip4_text(source[4:8])
+        if peer not in self.peers:
+            return
+        now = int(time.time())
+        got = unpack(self.hmac, self.cfg.vhid, data, now)
+        if got is None:
+            self.refused += 1
+            if now - self.refused_logged >= 60:  # a flood must not flood the log
+                self.refused_logged = now
+                self.log("%d datagrams from %s not signed with carp.%s.password (a different password?); dropped"
+                         % (self.refused, peer, self.cfg.name))
+                self.refused = 0
+            return
+        flags, nonce, seq, theirs = got
+        last = self.seen.get(peer)
+        if last is not None and last[0] == nonce and seq <= last[1]:
+            return  # a replay or a reordered old one
+        self.seen[peer] = (nonce, seq)
+        self.absorb(theirs, now)
+        ours = live(parse(self.text or "")[0], now)
+        if flags & WANT_REPLY or (lacks(theirs, ours) and now - self.replied.get(peer, 0) >= REPLY_GAP):
+            self.replied[peer] = now
+            self.send(0, only=peer)
+
+    def absorb(self, theirs, now):
+        local, others = parse(read_text(self.leasefile))
+        merged, learned = merge(local, theirs, now, self.released)
+        if merged == live(local, now):
+            return
+        if self.serving:
+            if not learned:
+                return  # only longer expiries: the running dnsmasq has the addresses already
+            # dnsmasq rewrites its file from memory: stop it, merge what it
+            # wrote last, start it again unless we stopped being master.
+            self._dnsmasq("stop")
+            local, others = parse(read_text(self.leasefile))
+            merged, learned = merge(local, theirs, now, self.released)
+            text = render(merged, others)
+            write_text(self.leasefile, text)
+            if self.master():
+                self._dnsmasq("start")
+                # carpd writes its status before it queues the hook: had the
+                # BACKUP hook's stop run while we were starting, this sees it.
+                if not self.master():
+                    self._dnsmasq("stop")
+            self.log("learned leases from the peer; dnsmasq restarted with %d" % len(merged))
+        else:
+            text = render(merged, others)
+            write_text(self.leasefile, text)
+        self.text = text
+
+    def _dnsmasq(self, action):
+        # The init script (OpenWrt's procd one on a router) does the work;
+        # the path comes from our command line, never from a peer.
+        os.system("'%s/dnsmasq' %s" % (self.initd, action))
+
+    @staticmethod
+    def idle(vhid_cfg):
+        """The same vhid with no peers: nothing sent, nothing accepted."""
+        vhid_cfg.lease_sync = []
+        return vhid_cfg
+
+    def reconfigure(self, vhid_cfg):
+        self.cfg = vhid_cfg
+        self.hmac = wire.HmacSha1(vhid_cfg.passphrase)
+        self.peers = {sockaddr.ip4_text(p): sockaddr.inet4(p, self.port) for p in vhid_cfg.lease_sync}
+
+    def run(self, rounds=None, reload=None):
+        """reload() -> a new vhid config when the file changed, else None."""
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
+        next_tick = 0
+        while rounds is None or rounds > 0:
+            now = time.time()
+            if now >= next_tick:
+                fresh = reload() if reload is not None else None
+                if fresh is not None:
+                    self.reconfigure(fresh)
+                self.tick()
+                next_tick = now + POLL_MS / 1000
+                if rounds is not None:
+                    rounds -= 1
+            wait = max(0, int((next_tick - time.time()) * 1000))
+            for _ in poller.poll(wait):
+                self.receive()
+
+
+def _option(argv, name, default):
+    if name in argv:
+        i = argv.index(name)
+        if i + 1 >= len(argv):
+            raise ValueError("%s needs a value" % name)
+        value = argv[i + 1]
+        del argv[i:i + 2]
+        return value
+    return default
+
+
+def main(argv):
+    argv = list(argv)
+    if "-h" in argv or "--help" in argv:
+        print(USAGE)
+        return 0
+    try:
+        path = _option(argv, "-c", "/etc/config/carp")
+        leasefile = _option(argv, "--leasefile", "/tmp/dhcp.leases")
+        initd = _option(argv, "--initd", "/etc/init.d")
+        port = int(_option(argv, "--port", str(LEASE_PORT)))
+        heartbeat = int(_option(argv, "--heartbeat", str(HEARTBEAT)))
+        if argv:
+            raise ValueError("unknown arguments: %s" % " ".join(argv))
+    except ValueError as e:
+        sys.stderr.write("carpd leases: %s\n%s\n" % (e, USAGE))
+        return 2
+    try:
+        chosen, settings = _load(path)
+    except (OSError, ValueError) as e:
+        sys.stderr.write("carpd leases: %s\n" % e)
+        return 1
+    if chosen is None:
+        print("carpd leases: no enabled vhid has `list lease_sync` in %s: nothing to do" % path)
+        return 0
+    replicator = Replicator(chosen, settings.status_file, leasefile, initd, port, heartbeat)
+    replicator.log("replicating %s with %s (udp %d)" % (leasefile, ", ".join(replicator.peers), port))
+    stamp = [_stamp(path)]
+
+    def reload():
+        now = _stamp(path)
+        if now == stamp[0]:
+            return None
+        stamp[0] = now
+        try:
+            fresh, _ = _load(path)
+        except (OSError, ValueError) as e:
+            replicator.log("%s not reloaded, the running settings stay: %s" % (path, e))
+            return None
+        if fresh is None:
+            replicator.log("lease_sync is off in %s: nothing is sent until it is on again" % path)
+            fresh = Replicator.idle(replicator.cfg)
+        return fresh
+
+    replicator.run(reload=reload)
+    return 0
+
+
+def _stamp(path):
+    """Tells one version of a file from another: inode (a file replaced by
+    rename is a new one), size and mtime."""
+    try:
+        st = os.stat(path)
+        return (st[1], st[6], st[8])
+    except OSError:
+        return None
+
+
+def _load(path):
+    """-> (the vhid that has lease_sync, or None; Globals)."""
+    from carp import uciconfig
+    settings, vhids = uciconfig.load(path)
+    chosen = [v for v in vhids if v.lease_sync]
+    if len(chosen) > 1:
+        raise ValueError("carp.%s.lease_sync: only one vhid may replicate dnsmasq's one lease file "
+                         "(carp.%s has it too)" % (chosen[1].name, chosen[0].name))
+    return (chosen[0] if chosen and settings.enabled else None), settings

@@ -1,0 +1,202 @@
+"""carpd leases: dnsmasq lease-file merge rules and the signed datagram."""
+import pytest
+
+from carp import leasesync, uciconfig, uci, wire
+from carp.leasesync import merge, pack, parse, render, unpack
+
+NOW = 1_800_000_000
+A = "%d 02:00:00:00:01:01 10.0.0.120 laptop 01:02:00:00:00:01:01" % (NOW + 100)
+B = "%d 02:00:00:00:01:02 10.0.0.121 * *" % (NOW + 100)
+
+
+def leases(*lines):
+    return parse("".join(line + "\n" for line in lines))[0]
+
+
+def test_lease_file_round_trip_keeps_other_lines():
+    text = "duid 00:01:00:01:2c:7e\n" + A + "\n" + B + "\n"
+    got, others = parse(text)
+    assert sorted(got) == ["10.0.0.120", "10.0.0.121"] and others == ["duid 00:01:00:01:2c:7e"]
+    assert render(got, others) == A + "\n" + B + "\n" + "duid 00:01:00:01:2c:7e\n"
+
+
+def test_merge_adds_unknown_and_drops_expired():
+    expired = "%d 02:00:00:00:01:09 10.0.0.129 * *" % (NOW - 1)
+    merged, learned = merge(leases(A), leases(B, expired), NOW)
+    assert sorted(merged) == ["10.0.0.120", "10.0.0.121"] and learned
+
+
+def test_merge_keeps_the_longer_lease_for_an_address_or_a_client():
+    longer = "%d 02:00:00:00:01:07 10.0.0.120 * *" % (NOW + 500)  # same address, other client
+    merged, learned = merge(leases(A), leases(longer), NOW)
+    assert merged["10.0.0.120"][1] == "02:00:00:00:01:07" and learned
+    moved = "%d 02:00:00:00:01:02 10.0.0.125 * *" % (NOW + 50)  # same client elsewhere, shorter
+    merged, learned = merge(leases(B), leases(moved), NOW)
+    assert sorted(merged) == ["10.0.0.121"] and not learned
+
+
+def test_merge_only_a_longer_expiry_is_not_learning_a_binding():
+    renewed = A.replace(str(NOW + 100), str(NOW + 200), 1)
+    merged, learned = merge(leases(A), leases(renewed), NOW)
+    assert merged["10.0.0.120"][0] == NOW + 200 and not learned
+
+
+def test_merge_does_not_bring_back_a_released_lease():
+    released = {("10.0.0.120", "02:00:00:00:01:01"): NOW + 100}
+    merged, learned = merge({}, leases(A), NOW, released)
+    assert merged == {} and not learned
+
+
+def test_split_brain_both_views_converge():
+    r1, r2 = leases(A), leases(B)
+    r1_after, _ = merge(r1, r2, NOW)
+    r2_after, _ = merge(r2, r1, NOW)
+    assert r1_after == r2_after and leasesync.lacks(r2, r1_after)
+
+
+def test_datagram_is_signed_and_carries_relative_expiry():
+    key = wire.HmacSha1(b"secret")
+    data = pack(key, leasesync.SERVING, 7, NOW, 42, 3, leases(A))
+    # the receiver's clock is 10 s ahead: the lease still has 100 s left
+    flags, nonce, seq, got = unpack(key, 7, data, NOW + 10)
+    assert (flags, nonce, seq) == (leasesync.SERVING, 42, 3)
+    assert got["10.0.0.120"][0] == NOW + 110
+    assert unpack(wire.HmacSha1(b"other"), 7, data, NOW) is None
+    assert unpack(key, 8, data, NOW) is None
+    tampered = bytearray(data)
+    tampered[leasesync.HEADER_LEN + 2] ^= 1
+    assert unpack(key, 7, bytes(tampered), NOW) is None
+
+
+def _vhid(extra):
+    text = ("config vhid 'lan'\n\toption device 'br-lan'\n\toption vhid '1'\n"
+            "\tlist address '192.168.1.254/24'\n" + extra)
+    return uciconfig.from_sections(uci.parse(text))
+
+
+def test_uci_lease_sync_needs_dnsmasq():
+    with pytest.raises(uciconfig.ConfigErrors) as e:
+        _vhid("\tlist lease_sync '192.168.1.2'\n")
+    assert "carp.lan.lease_sync: '192.168.1.2' is not valid: only with `option dnsmasq '1'`" in str(e.value)
+    _, vhids = _vhid("\toption dnsmasq '1'\n\tlist lease_sync '192.168.1.2'\n")
+    assert vhids[0].lease_sync == [b"\xc0\xa8\x01\x02"]
+
+
+def test_uci_lease_sync_takes_ipv4_addresses_only():
+    with pytest.raises(uciconfig.ConfigErrors) as e:
+        _vhid("\toption dnsmasq '1'\n\tlist lease_sync 'fd00::2'\n")
+    assert "carp.lan.lease_sync: 'fd00::2' is not valid: an IPv4 address" in str(e.value)
+
+
+def test_micropython_merges_and_signs_exactly_as_cpython():
+    import os
+    import subprocess
+    import sys
+    from tools import FIRMWARE, ROOT, command
+    script = os.path.join(ROOT, "tests", "mp", "check_leasesync.py")
+    outputs = []
+    for interpreter, env in ((command("micropython"), {"MICROPYPATH": FIRMWARE}),
+                             (sys.executable, {"PYTHONPATH": FIRMWARE})):
+        r = subprocess.run([interpreter, script], env=dict(os.environ, **env), capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode == 0 and r.stdout.endswith("ALL OK\n"), r.stdout + r.stderr
+        outputs.append(r.stdout)
+    assert outputs[0] == outputs[1]
+
+
+# --- one replicator on the loopback, fed datagrams by the test -------------
+
+class Router:
+    """A Replicator whose peer is 127.0.0.1 (the test's own socket), its
+    status file saying `state`, and an init.d/dnsmasq that records calls."""
+
+    def __init__(self, tmp_path, state):
+        import json
+        import os
+        import socket
+        from carp import config
+        self.tmp = tmp_path
+        self.status = tmp_path / "status.json"
+        self.set_state(state)
+        initd = tmp_path / "init.d"
+        initd.mkdir()
+        self.calls = tmp_path / "calls"
+        (initd / "dnsmasq").write_text("#!/bin/sh\necho \"$1\" >> %s\n" % self.calls)
+        os.chmod(str(initd / "dnsmasq"), 0o755)
+        self.leasefile = tmp_path / "dhcp.leases"
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        cfg = config.VhidConfig("lan", "lo", 1, b"secret", [], lease_sync=[b"\x7f\x00\x00\x01"])
+        self.r = leasesync.Replicator(cfg, str(self.status), str(self.leasefile), str(initd), self.port,
+                                      log=lambda text: None)
+        # What it sends goes to a socket of the test's, not back to itself.
+        self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sink.bind(("127.0.0.1", 0))
+        self.r.peers["127.0.0.1"] = self.sink.getsockname()
+        self.json = json
+
+    def set_state(self, state):
+        import json
+        self.status.write_text(json.dumps({"vhids": [{"name": "lan", "state": state}]}))
+
+    def feed(self, datagram):
+        import socket
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.sendto(datagram, ("127.0.0.1", self.port))
+        s.close()
+        self.r.receive()
+
+    def calls_made(self):
+        return self.calls.read_text().split() if self.calls.exists() else []
+
+
+def _datagram(lines, seq, nonce=1, key=b"secret", now=None):
+    import time
+    now = int(time.time()) if now is None else now
+    return pack(wire.HmacSha1(key), 0, 1, now, nonce, seq, leases(*lines))
+
+
+def _lease(mac, ip, left=600):
+    import time
+    return "%d %s %s * *" % (int(time.time()) + left, mac, ip)
+
+
+def test_a_backup_writes_what_it_is_sent_and_refuses_forgeries_and_replays(tmp_path):
+    router = Router(tmp_path, "BACKUP")
+    router.r.tick()
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120")], seq=1, key=b"wrong"))
+    assert not router.leasefile.exists()
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120")], seq=5))
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120"]
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=5))  # replayed sequence
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120"]
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=6))
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120", "10.0.0.121"]
+    assert router.calls_made() == []  # a backup's dnsmasq is stopped: nothing to restart
+
+
+def test_a_master_restarts_dnsmasq_only_for_a_lease_it_did_not_know(tmp_path):
+    router = Router(tmp_path, "MASTER")
+    router.leasefile.write_text(_lease("02:00:00:00:00:01", "10.0.0.120") + "\n")
+    router.r.tick()
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120", left=900)], seq=1))
+    assert router.calls_made() == []  # only a longer lease: the running dnsmasq has the address
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=2))
+    assert router.calls_made() == ["stop", "start"]
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120", "10.0.0.121"]
+    router.set_state("BACKUP")  # no longer master by the time the file is written: stays stopped
+    router.feed(_datagram([_lease("02:00:00:00:00:03", "10.0.0.122")], seq=3))
+    assert router.calls_made() == ["stop", "start", "stop"]
+
+
+def test_a_master_that_became_backup_while_restarting_dnsmasq_leaves_it_stopped(tmp_path):
+    router = Router(tmp_path, "MASTER")
+    router.r.tick()
+    initd = tmp_path / "init.d" / "dnsmasq"
+    # The BACKUP transition lands while dnsmasq starts: carpd wrote its status, then its hook stopped dnsmasq.
+    initd.write_text('#!/bin/sh\necho "$1" >> %s\n[ "$1" = start ] && echo \'{"vhids": [{"name": "lan", '
+                     '"state": "BACKUP"}]}\' > %s\n' % (router.calls, router.status))
+    router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=1))
+    assert router.calls_made() == ["stop", "start", "stop"]
