@@ -3,7 +3,9 @@ cable pull and a bow-out (SIGTERM), with the gratuitous ARP of the takeover
 reaching the client or dropped at the switch. carp on MicroPython only: the
 question is what the option buys, not how the daemons compare."""
 import signal
+import tempfile
 import time
+from pathlib import Path
 
 from carplab import Lab
 from carpctl import Kernel
@@ -46,8 +48,6 @@ def outage_run(contender, event, vmac, garp, tmp):
 
 def session(contender, runs, tmp_dir, say):
     """{"link"|"stop": {"vmac"|"no-vmac": {"garp"|"no-garp": [ms or None]}}}"""
-    import tempfile
-    from pathlib import Path
     out = {}
     for event in EVENTS:
         for vmac in (True, False):

@@ -6,6 +6,7 @@ says so: the clients that ignore it, or a switch that loses it."""
 import json
 import os
 import signal
+import subprocess
 import time
 
 import pytest
@@ -53,7 +54,6 @@ def capture(lab, tmp_path, name, port_of):
 
 
 def read_capture(path, expression=""):
-    import subprocess
     out = subprocess.run([command("tcpdump"), "-n", "-e", "-r", path] + ([expression] if expression else []),
                          capture_output=True, text=True)
     return out.stdout
