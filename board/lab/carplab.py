@@ -119,6 +119,18 @@ def kill_and_delete_namespace(ns, attempts=20):
         print('carplab: could not remove %s: %s' % (ns, exc), file=sys.stderr)
 
 
+# Signals the daemon's launcher traps (procd's reload, a status request).
+# A shell cannot trap a signal that was ignored when it started, and a run
+# under nohup (or a CI runner that ignores SIGHUP) hands that on to every
+# child: the lab's processes start with the default disposition, as procd's.
+_TRAPPED_SIGNALS = (signal.SIGHUP, signal.SIGUSR1, signal.SIGTERM)
+
+
+def _default_signals():
+    for sig in _TRAPPED_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
+
+
 class _DeferSignals:
     """Holds SIGINT/SIGTERM/SIGHUP back while teardown runs, then re-raises
     the first one that arrived: a second Ctrl-C must not leave half a lab."""
@@ -395,7 +407,7 @@ class Lab:
 
         On timeout the child is killed and TimeoutExpired raised."""
         return subprocess.run(self._exec_argv(node, argv), check=check,
-                              timeout=timeout, stdin=subprocess.DEVNULL,
+                              timeout=timeout, stdin=subprocess.DEVNULL, preexec_fn=_default_signals,
                               capture_output=True, text=True)
 
     def start(self, node, argv, env=None, log=None):
@@ -418,7 +430,7 @@ class Lab:
                 stderr=subprocess.STDOUT,
                 # Own session: a Ctrl-C in the terminal reaches us only, and
                 # we stop the lab's processes in order at teardown.
-                start_new_session=True)
+                start_new_session=True, preexec_fn=_default_signals)
         except BaseException:
             if logfile:
                 logfile.close()

@@ -31,6 +31,7 @@ disjoint pools, no hook) run the same scenarios for comparison.
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -40,7 +41,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from carplab import Lab  # noqa: E402  (needs the path above)
+from carplab import SWITCH, Lab  # noqa: E402  (needs the path above)
 
 REPO = Path(__file__).resolve().parents[2]
 CARPD = REPO / 'firmware' / 'carpd'
@@ -245,7 +246,6 @@ class DhcpLab:
         write_exe(d / 'hotplug-call', HOTPLUG_CALL % {'initd': initd, 'hotplug_d': HOTPLUG_D})
         (d / 'carp').write_text('\n'.join([
             "config globals 'globals'",
-            "\toption status_file '%s'" % (d / 'status.json'),
             "\toption status_interval '1'",
             "",
             "config vhid 'lan'",
@@ -262,7 +262,10 @@ class DhcpLab:
 
     def start_router(self, node):
         d = self._prepare(node)
-        env = {'CARP_PYTHON': self.python, 'CARP_HOTPLUG_CALL': str(d / 'hotplug-call')}
+        # Each router's status (carpd's state, read by `carpd leases`) in
+        # a directory of its own: both share this machine's /var/run.
+        env = {'CARP_PYTHON': self.python, 'CARP_HOTPLUG_CALL': str(d / 'hotplug-call'),
+               'CARP_RUN_DIR': str(d / 'run')}
         self.carp[node] = self.lab.start(node, [str(CARPD), '-c', str(d / 'carp')], env=env,
                                          log=str(d / 'carpd.log'))
         if self.mode == 'split' and (node == 'r1' or self.clients):
@@ -511,6 +514,116 @@ def run(lab, workdir, python, say=print, mode='sync'):
     return d, reports
 
 
+# The switch drops cli3's DHCPREQUESTs (busybox udhcpc puts option 53
+# first, right after the magic cookie: 8 bytes of UDP header + 240 of
+# BOOTP = bit 1984 of the transport header), so r1's OFFER stays
+# unanswered, as when the master dies between its OFFER and the client's
+# REQUEST. At the switch because udhcpc sends from a packet socket, which
+# the client's own netfilter never sees.
+REQUEST_DROP_TABLE = 'dhcplab'
+REQUEST_DROP = '''table bridge %(table)s {
+    counter requests_dropped {
+    }
+    chain prerouting {
+        type filter hook prerouting priority 0; policy accept;
+    }
+}
+flush chain bridge %(table)s prerouting
+'''
+REQUEST_DROP_RULE = ('add rule bridge %(table)s prerouting iifname "%(port)s" udp dport 67'
+                     ' @th,1984,24 0x350103 counter name "requests_dropped" drop\n')
+OFFERED_TIMEOUT = 20
+
+
+def drop_requests(lab, name, drop):
+    """Makes the switch drop (drop=True) or pass name's DHCPREQUESTs."""
+    script = REQUEST_DROP % {'table': REQUEST_DROP_TABLE}
+    if drop:
+        script += REQUEST_DROP_RULE % {'table': REQUEST_DROP_TABLE, 'port': lab.port(name)}
+    res = subprocess.run(['ip', 'netns', 'exec', lab.ns[SWITCH], 'nft', '-f', '-'],
+                         input=script, capture_output=True, text=True, timeout=10)
+    if res.returncode:
+        raise RuntimeError('nft in the switch: %s' % res.stderr)
+
+
+def requests_dropped(lab):
+    res = lab.run(SWITCH, ['nft', '-j', 'list', 'counter', 'bridge', REQUEST_DROP_TABLE, 'requests_dropped'],
+                  check=False)
+    if res.returncode:
+        return 0
+    for item in json.loads(res.stdout)['nftables']:
+        if 'counter' in item:
+            return int(item['counter']['packets'])
+    return 0
+
+
+def offers(d, node, mac):
+    """Addresses node's dnsmasq offered to mac, from dnsmasq's own log."""
+    try:
+        text = (d.dir / node / 'dnsmasq.log').read_text()
+    except OSError:
+        return []
+    return re.findall(r'DHCPOFFER\(\S+\) (\S+) %s' % re.escape(mac), text)
+
+
+def run_offer_then_die(lab, workdir, python, say=print, mode='sync'):
+    """r1 (master) offers cli3 an address; cli3's REQUEST is lost and r1's
+    cable pulled before anything answers it; cli4 joins while r2 takes
+    over. cli1 (firewalled, bound from r1 first), cli3 and cli4 all hash
+    onto one address. Then r1's cable goes back and r1 preempts.
+    -> (DhcpLab, report): scenario_report over the whole run plus
+    'offered_by_r1', 'requests_dropped', 'steps' (seconds since start).
+    mode: sync or master (the recipe alone, for comparison)."""
+    if mode not in ('sync', 'master'):
+        raise ValueError('mode: sync or master')
+    d = DhcpLab(lab, workdir, python, mode)
+    steps = {}
+    t0 = time.time()
+
+    def step(name, text):
+        steps[name] = round(time.time() - t0, 1)
+        say('%5.1f s  %s' % (steps[name], text))
+
+    d.start_router('r1')
+    d.wait_master('r1', 15)
+    d.start_router('r2')
+    d.start_client('cli1')
+    d.wait_bound(['cli1'])
+    if mode == 'sync':
+        d.wait_replicated('r2', ['cli1'])
+    assert d.holders() == ['r1'], d.holders()
+    step('cli1_bound', 'cli1 bound from r1 to %s' % d.clients['cli1'].ip())
+
+    lab.add_client('cli3', CLIENT_MACS['cli3'])
+    drop_requests(lab, 'cli3', True)
+    mac = CLIENT_MACS['cli3']
+    d.start_client('cli3')
+    if not lab.wait_for(lambda: offers(d, 'r1', mac) and requests_dropped(lab) > 0, OFFERED_TIMEOUT, 0.05):
+        raise AssertionError('r1 offered %s, requests dropped %d' % (offers(d, 'r1', mac), requests_dropped(lab)))
+    offered = offers(d, 'r1', mac)
+    step('offered', 'r1 offered cli3 %s, its REQUEST lost' % offered)
+
+    lab.cable('r1', False)
+    d.start_client('cli4')
+    drop_requests(lab, 'cli3', False)
+    step('r1_dead', 'r1 cable pulled, cli4 joins, cli3 REQUESTs pass again')
+    d.wait_master('r2')
+    step('r2_master', 'r2 master')
+    d.wait_bound(['cli3', 'cli4'])
+    if mode == 'sync':
+        d.wait_replicated('r2', ['cli1', 'cli3', 'cli4'])
+    step('bound', 'cli3 %s, cli4 %s' % (d.clients['cli3'].ip(), d.clients['cli4'].ip()))
+
+    lab.cable('r1', True)
+    d.wait_master('r1')
+    if mode == 'sync':
+        d.wait_replicated('r1', ['cli1', 'cli3', 'cli4'])
+    step('failback', 'r1 master again')
+    report = scenario_report(d, 'offer, then the master dies', t0, time.time())
+    report.update(offered_by_r1=offered, requests_dropped=requests_dropped(lab), steps=steps)
+    return d, report
+
+
 def table(reports):
     lines = ['| scenario | client | address | longest without a valid lease (s) | address changes | '
              'joined: first lease after (s) | served by (option 54) | router/DNS |',
@@ -533,10 +646,22 @@ def main(argv=None):
     parser.add_argument('--mode', choices=MODES, default='sync',
                         help='sync (default): the recipe with lease_sync; master: the recipe '
                         'alone; split: both serve disjoint pools, no hook')
+    parser.add_argument('--offer-then-die', action='store_true',
+                        help='only the scenario where the master dies between its OFFER and '
+                        'the client\'s REQUEST (sync mode)')
     args = parser.parse_args(argv)
     python = shutil.which(args.python) or args.python
     with tempfile.TemporaryDirectory(prefix='dhcplab-') as workdir, Lab() as lab:
         start = time.monotonic()
+        if args.offer_then_die:
+            if args.mode == 'split':
+                parser.error('--offer-then-die: --mode sync or master')
+            _, report = run_offer_then_die(lab, workdir, python, say=lambda s: print(s, flush=True),
+                                           mode=args.mode)
+            print(json.dumps(report))
+            print(table([report]))
+            print('total %.0f s' % (time.monotonic() - start))
+            return 0
         _, reports = run(lab, workdir, python, say=lambda s: print(s, flush=True), mode=args.mode)
         print(table(reports))
         print('total %.0f s' % (time.monotonic() - start))

@@ -382,15 +382,19 @@ def main(argv):
         sys.stderr.write("carpd leases: %s\n%s\n" % (e, USAGE))
         return 2
     try:
-        chosen, settings = _load(path)
+        chosen, _ = _load(path)
     except (OSError, ValueError) as e:
         sys.stderr.write("carpd leases: %s\n" % e)
         return 1
     if chosen is None:
         print("carpd leases: no enabled vhid has `list lease_sync` in %s: nothing to do" % path)
         return 0
-    replicator = Replicator(chosen, settings.status_file, leasefile, initd, port, heartbeat)
-    replicator.log("replicating %s with %s (udp %d)" % (leasefile, ", ".join(replicator.peers), port))
+    # carpd's state is where carpd writes it: status.location() follows
+    # $CARP_RUN_DIR as carpd does; globals.status_file only names the default.
+    from carp import status
+    replicator = Replicator(chosen, status.location(), leasefile, initd, port, heartbeat)
+    replicator.log("replicating %s with %s (udp %d), carpd's state from %s"
+                   % (leasefile, ", ".join(replicator.peers), port, replicator.status_file))
     stamp = [_stamp(path)]
 
     def reload():

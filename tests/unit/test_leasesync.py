@@ -200,3 +200,32 @@ def test_a_master_that_became_backup_while_restarting_dnsmasq_leaves_it_stopped(
                      '"state": "BACKUP"}]}\' > %s\n' % (router.calls, router.status))
     router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=1))
     assert router.calls_made() == ["stop", "start", "stop"]
+
+
+@pytest.mark.parametrize("interpreter", ["micropython", "cpython"])
+def test_carpd_leases_follows_carpds_state_where_carpd_writes_it(tmp_path, interpreter):
+    # carpd writes its status under $CARP_RUN_DIR when root's environment
+    # sets it (status.location()); the replicator read the fixed default,
+    # so it never saw its router become master and treated it as a backup.
+    import os
+    import select
+    import signal
+    import subprocess
+    from tools import INTERPRETERS
+    from conftest import ROOT
+    (tmp_path / "carp").write_text(
+        "config vhid 'lan'\n\toption device 'lo'\n\toption vhid '1'\n\toption password 's'\n"
+        "\tlist address '10.99.0.254/24'\n\toption dnsmasq '1'\n\tlist lease_sync '192.0.2.2'\n")
+    run_dir = tmp_path / "run"
+    env = dict(os.environ, CARP_RUN_DIR=str(run_dir), CARP_PYTHON=INTERPRETERS[interpreter]())
+    p = subprocess.Popen([os.path.join(ROOT, "firmware", "carpd"), "leases", "-c", str(tmp_path / "carp"),
+                          "--leasefile", str(tmp_path / "dhcp.leases"), "--initd", str(tmp_path),
+                          "--port", "0"],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        ready, _, _ = select.select([p.stderr], [], [], 20)
+        line = p.stderr.readline() if ready else ""
+    finally:
+        p.send_signal(signal.SIGTERM)
+        p.wait(10)
+    assert "carpd's state from %s/status.json" % run_dir in line, line
