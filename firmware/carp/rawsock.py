@@ -28,7 +28,7 @@ ARP_FRAME_LEN = 60  # minimum Ethernet frame, padded
 
 # Receive queue of a CARP socket: about 3,600 packets at the 832 bytes of
 # truesize measured on veth (about 1 KB with common drivers). A flood pause
-# (daemon.py) ends when about 64 have gathered, so it never fills; the kernel
+# (daemon.py) ends when about 128 have gathered, so it never fills; the kernel
 # doubles what we ask for, and charges only what is queued.
 RECEIVE_QUEUE_BYTES = 3 * 1024 * 1024 // 2
 # A sampling socket (daemon.py's pacing) only has to become readable, and
