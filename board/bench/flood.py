@@ -44,7 +44,7 @@ def checksum(data):
 def carp(vhid, advskew, vip, passphrase, good_hmac):
     counter = bytes.fromhex("0123456789abcdef")
     # HMAC-SHA1 keyed by the passphrase over version, type, vhid, the VIPs
-    # and the counter (carp-wire.md).
+    # and the counter (docs/protocol.md).
     mac = hmac.new(passphrase.encode(), bytes([2, 1, vhid]) + socket.inet_aton(vip) + counter, hashlib.sha1).digest()
     if not good_hmac:
         mac = bytes(b ^ 0x55 for b in mac)

@@ -6,7 +6,7 @@ order, and `deadline`, the tick at which on_timer must be called (None: no
 timer). An int rather than a list of actions keeps the send path free of
 allocation on MicroPython.
 
-Rules are OpenBSD's (carp-wire.md section 4.2) with these choices:
+Rules are OpenBSD's (docs/protocol.md section 4) with these choices:
 - advertisement interval: advbase + advskew/256 s; 0 becomes 1/256 s (4 ms).
 - master down: deadratio * advbase + advskew/256 s (FreeBSD and ucarp), so a
   backup's skew adds once, not three times as in OpenBSD. With advbase 0 the

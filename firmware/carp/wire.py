@@ -1,6 +1,6 @@
 """CARPv2 advertisements on the wire: layout, checksum, HMAC (no sockets here).
 
-The 36-byte header (carp-wire.md section 1.1), big-endian:
+The 36-byte header (docs/protocol.md section 1), big-endian:
 
     0  version<<4 | type   (0x21: version 2, advertisement)
     1  vhid                 2  advskew      3  authlen (7)

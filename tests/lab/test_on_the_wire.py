@@ -1,6 +1,6 @@
 """What carpd puts on the wire, decoded by independent tools: tcpdump -T carp,
 tshark's CARP dissector, scapy's CARP layer (layout only: its HMAC helper is
-wrong, carp-wire.md 2.5) and the standard library's HMAC."""
+wrong, docs/protocol.md 7) and the standard library's HMAC."""
 import hashlib
 import hmac
 import signal

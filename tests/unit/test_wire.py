@@ -80,7 +80,7 @@ def test_live_ucarp_headers_from_the_wire_reference(hexdump):
 
 
 def test_build_matches_the_construction_that_verifies_live_captures():
-    # carp-wire.md 7.4(B) lists md 055c5da8... for this input; that value
+    # A published vector lists md 055c5da8... for this input (docs/protocol.md 7); that value
     # verifies under no variant of the construction, while the construction
     # used here verifies every live ucarp packet above. The right MAC is:
     counter = bytes.fromhex("0123456789abcdef")
