@@ -32,8 +32,8 @@ ROLES_DIR = os.path.join(BOARD_DIR, "roles")
 STAGING_DIR = os.environ.get("CARP_FIRMWARE_BUILD") or os.path.join(ROOT, "build", "firmware")
 
 DEFAULT_RELEASE = "24.10.8"
-OLDEST_RELEASE = (24, 10)  # micropython 1.23 (openwrt.md §2.3); 23.05 has 1.20
-FIRST_APK_RELEASE = (25, 12)  # openwrt.md §6.1: 24.10 is opkg, 25.12 is apk
+OLDEST_RELEASE = (24, 10)  # micropython 1.23 (docs/openwrt-notes.md); 23.05 has 1.20
+FIRST_APK_RELEASE = (25, 12)  # docs/openwrt-notes.md: 24.10 is opkg, 25.12 is apk
 DOWNLOADS = "https://downloads.openwrt.org/releases"
 PASSWORD_PLACEHOLDER = "change-me"
 PASSWORD_MAX_BYTES = 19  # carp's limit: what the BSDs and ucarp can match
@@ -264,7 +264,7 @@ def has_placeholder(files):
 
 def local_package_hint(package_names, apk):
     """Our own packages are not in OpenWrt's feeds: the Image Builder takes
-    them from its packages/ directory (openwrt.md §6.5)."""
+    them from its packages/ directory (docs/openwrt-notes.md)."""
     ours = [name for name in package_names if name.startswith(("carp", "luci-app-carp"))]
     pattern = "%s-*.apk" if apk else "%s_*.ipk"
     return [pattern % name for name in ours]
@@ -342,7 +342,7 @@ def build(args, out=sys.stdout, err=sys.stderr):
     out.write("# 1. The Image Builder (%s), unpacked with tar --zstd -xf:\n" % manager)
     out.write("#      %s\n" % imagebuilder_url(recipe, release))
     if local:
-        out.write("# 2. Put %s into its packages/ directory (built with the SDK, openwrt.md §6.4).\n" % local)
+        out.write("# 2. Put %s into its packages/ directory (built with the SDK, docs/openwrt-notes.md).\n" % local)
     out.write("# 3. Inside the Image Builder directory:\n")
     line = shell_line(make_args)
     out.write(("cd %s && %s\n" % (shlex.quote(ib), line)) if ib else line + "\n")

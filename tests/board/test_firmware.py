@@ -304,7 +304,7 @@ def test_every_recipe_parses_and_says_where_its_profile_is_defined(board):
 
 @pytest.mark.parametrize("board", BOARDS)
 def test_small_nor_flash_gets_the_micropython_variant(board):
-    # openwrt.md §7.3: carp + python3-light needs 7 MB+, borderline on 16 MB NOR.
+    # docs/openwrt-notes.md: carp + python3-light needs several MB more, borderline on 16 MB NOR.
     recipe = recipe_of(board)
     size = re.match(r"(\d+) MB NOR", recipe["FLASH"])
     if size and int(size.group(1)) <= 16:

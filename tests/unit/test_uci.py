@@ -1,5 +1,5 @@
 """The UCI reader against the rules of libuci's file parser in strict mode
-(openwrt/uci file.c; openwrt.md §3.1): one test per rule, then the malformed
+(openwrt/uci file.c; docs/openwrt-notes.md): one test per rule, then the malformed
 files it refuses, with line numbers, then each deliberate difference from
 libuci that carp/uci.py lists."""
 import pytest
