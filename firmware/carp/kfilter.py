@@ -165,7 +165,8 @@ def sampled(program, one_in):
     program's jumps are relative, so it runs unchanged after it."""
     out = Program()
     out.emit(LD_W_ABS, k=AD_RANDOM)
-    out.emit(JGE_K, 0, 1, (1 << 32) // one_in if one_in > 4 else 1 << 30)
+    # 2**32 // one_in, computed without a big int (small ints are 31-bit on 32-bit MicroPython)
+    out.emit(JGE_K, 0, 1, (1 << 29) // one_in * 8)
     out.emit(RET_K, k=DROP)
     out.insns.extend(program.insns)
     return out
