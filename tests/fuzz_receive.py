@@ -8,18 +8,14 @@ vhids' machines. Checks, for every datagram:
     drop it for a reason only user space can see (checksum, loop, HMAC);
   - a machine acts only on an accepted advertisement.
 
-    fuzz_receive.py [COUNT] [SEED]      (make fuzz: 1,000,000)
+    python3 -m tests.fuzz_receive [COUNT] [SEED]      (make fuzz: 1,000,000)
 """
-import os
 import random
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "firmware"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import forge  # noqa: E402
-from carp import packet  # noqa: E402
-from receive_path import PEER4, PEER6, USER_SPACE_ONLY, VIP4, VIP6, Receiver, valid  # noqa: E402
+from carp import packet
+from tests import forge
+from tests.receive_path import PEER4, PEER6, USER_SPACE_ONLY, VIP4, VIP6, Receiver, valid
 
 LENGTHS4 = (0, 1, 19, 20, 55, 56, 57, 60, 76, 120)
 LENGTHS6 = (0, 39, 40, 75, 76, 77, 84, 152)

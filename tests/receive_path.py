@@ -5,8 +5,8 @@ advertisement does. Shared by tests/unit/test_packet.py and the fuzzer
 (tests/fuzz_receive.py, `make fuzz`)."""
 import socket
 
-import bpf
-import forge
+from tests import bpf
+from tests import forge
 from carp import cli, kfilter, machine, packet
 from carp.group import Group
 

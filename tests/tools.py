@@ -6,6 +6,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIRMWARE = os.path.join(ROOT, "firmware")
 CARPD = os.path.join(FIRMWARE, "carpd")
+VECTORS = os.path.join(ROOT, "tests", "vectors")  # real ucarp captures, carried with the project
 
 
 def command(name):

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """make bench: carp against ucarp and keepalived, side by side, in the lab.
 
-    board/bench/bench.py [--runs 5] [--only NAME,...] [--contenders NAME,...]
-                         [--micropython PATH] [--json build/bench.json]
-                         [--markdown build/bench.md] [--update-readme]
+    python3 -m board.bench.bench [--runs 5] [--only NAME,...] [--contenders NAME,...]
+                                 [--micropython PATH] [--json build/bench.json]
+                                 [--markdown build/bench.md] [--update-readme]
 
 Scenarios (each figure is the median of --runs runs, with min and max):
   link      r1's cable pulled at the switch (advbase / advert_int 1)
@@ -47,14 +47,13 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from board.bench import contenders as C
+from board.bench import vmac_outage
+from board.bench.measure import Probe, Usage, process_tree, tx_packets
+from board.lab.carpctl import Kernel
+from board.lab.carplab import Lab
 
-import contenders as C  # noqa: E402  (sets up the lab's import path)
-from carplab import Lab  # noqa: E402
-from carpctl import Kernel  # noqa: E402
-from measure import Probe, Usage, process_tree, tx_packets  # noqa: E402
-import vmac_outage  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 REPO = C.REPO
 SCENARIOS = ("link", "stop", "uplink", "fast", "flood", "idle", "heap", "size", "vmac")
@@ -233,7 +232,7 @@ def flood_kind(contender, kind):
 def _gap_ms(capture, source, start, end):
     """Longest gap between source's advertisements captured in [start, end]
     (wall-clock seconds), counting from the last one before start."""
-    from pcapfile import frames
+    from tests.pcapfile import frames
     times = [ts for ts, frame in frames(capture)
              if len(frame) >= 34 and frame[23] == 112 and "%d.%d.%d.%d" % tuple(frame[26:30]) == source]
     inside = [t for t in times if t <= end]

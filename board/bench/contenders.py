@@ -20,15 +20,13 @@ import json
 import os
 import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 
+from board.lab.carpctl import run_dir, uci_text
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-sys.path[:0] = [str(REPO / "board" / "lab"), str(REPO / "tests"), str(REPO / "tests" / "lab")]
-
-from carpctl import run_dir, uci_text  # noqa: E402
 
 CARPD = str(REPO / "firmware" / "carpd")
 PASSPHRASE = "bench-secret"

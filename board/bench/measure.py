@@ -4,12 +4,9 @@ it is doing; the kernel and the client say."""
 import os
 import re
 import signal
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from demo import longest_gap_ms, reply_times  # noqa: E402  (the demo reads `ping -D` the same way)
+from board.lab.demo import longest_gap_ms, reply_times  # the demo reads `ping -D` the same way
 
 PROBE_INTERVAL = "0.01"   # s between the client's echo requests
 PROBE_DEADLINE = 120      # s: ping ends by itself even if we could not stop it
@@ -53,7 +50,7 @@ class Probe:
 
     def adverts(self):
         """[(time, source IPv4)] of every protocol-112 packet captured."""
-        from pcapfile import frames
+        from tests.pcapfile import frames
         out = []
         for ts, frame in frames(self.pcap):
             if len(frame) >= 34 and frame[12:14] == b"\x08\x00" and frame[23] == 112:

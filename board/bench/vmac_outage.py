@@ -7,9 +7,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from carplab import Lab
-from carpctl import Kernel
-from measure import Probe
+from board.lab.carplab import Lab
+from board.lab.carpctl import Kernel
+from board.bench.measure import Probe
 
 EVENTS = ("link", "stop")
 # Without vmac and without gratuitous ARP the client waits for its neighbour

@@ -17,7 +17,7 @@ Every LAN is dual stack: r1 fd99:0::1/64, r2 fd99:0::2/64, c1 fd99:0::100/64
 addresses. Lab(lans=2) adds a second LAN the same way: lan1 in every node,
 ports sw1-<node> on bridge br1, 10.99.1.0/24 and fd99:1::/64 (lab.lan(1)).
 
-    from carplab import Lab
+    from board.lab.carplab import Lab
     with Lab() as lab:
         lab.run('c1', ['ping', '-c', '1', lab.ip['r1']])
         lab.block_carp_multicast(True)    # CARP adverts lost, unicast flows

@@ -23,8 +23,7 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from carplab import Lab  # noqa: E402  (needs the path above)
+from board.lab.carplab import Lab
 
 REPO = Path(__file__).resolve().parents[2]
 CARPD = REPO / 'firmware' / 'carpd'

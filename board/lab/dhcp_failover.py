@@ -22,7 +22,7 @@ log: bound, renew, deconfig with the lease time and server) and the
 routers' lease files as dnsmasq wrote them. Per scenario: the longest time a
 client was without a valid lease, and every address change.
 
-    board/lab/dhcp_failover.py [--python micropython|python3] [--mode sync|master|split]
+    python3 -m board.lab.dhcp_failover [--python micropython|python3] [--mode sync|master|split]
 
 --mode master (the recipe without lease_sync) and split (both routers serve
 disjoint pools, no hook) run the same scenarios for comparison.
@@ -40,8 +40,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from carplab import SWITCH, Lab  # noqa: E402  (needs the path above)
+from board.lab.carplab import SWITCH, Lab
 
 REPO = Path(__file__).resolve().parents[2]
 CARPD = REPO / 'firmware' / 'carpd'

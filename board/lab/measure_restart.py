@@ -7,7 +7,7 @@ run, how long the VIP was on no router (pyroute2, polled every 10 ms), the
 client's longest gap between ping replies (every 20 ms), and who holds
 the VIP in the end. docs/local-surface.md has the results.
 
-    python3 board/lab/measure_restart.py [--python micropython|python3] [--runs 3] [--respawn 0.5]
+    python3 -m board.lab.measure_restart [--python micropython|python3] [--runs 3] [--respawn 0.5]
 """
 import argparse
 import os
@@ -17,12 +17,9 @@ import sys
 import tempfile
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1] / "tests"), str(HERE.parents[1] / "tests" / "lab")]
-
-from carplab import Lab  # noqa: E402
-from carpctl import Kernel, daemon_of, start_carp  # noqa: E402
-from demo import longest_gap_ms, reply_times  # noqa: E402
+from board.lab.carplab import Lab
+from board.lab.carpctl import Kernel, daemon_of, start_carp
+from board.lab.demo import longest_gap_ms, reply_times
 
 
 def run(interpreter, respawn, tmp):

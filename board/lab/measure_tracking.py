@@ -4,7 +4,7 @@ interface as its uplink) and r2 (backup); pull r1's uplink cable and time
 until r2's kernel holds the VIP. Also a healed multicast partition: time
 from unblocking until one master is left. Prints one line per run.
 
-    python3 board/lab/measure_tracking.py [--python micropython|python3] [--runs 3]
+    python3 -m board.lab.measure_tracking [--python micropython|python3] [--runs 3]
 """
 import argparse
 import pathlib
@@ -12,11 +12,8 @@ import sys
 import tempfile
 import time
 
-HERE = pathlib.Path(__file__).resolve().parent
-sys.path[:0] = [str(HERE), str(HERE.parents[1] / "tests"), str(HERE.parents[1] / "tests" / "lab")]
-
-from carplab import Lab  # noqa: E402
-from carpctl import PASSPHRASE, Kernel, start_carp_uci  # noqa: E402
+from board.lab.carplab import Lab
+from board.lab.carpctl import PASSPHRASE, Kernel, start_carp_uci
 
 
 def vhid(lab, skew, **extra):

@@ -9,7 +9,6 @@ OpenWrt has. The recorded calls are then applied to the configuration a
 fresh OpenWrt 24.10 writes at first boot, and the result is checked with the
 daemon's own validator (carp.uciconfig.from_sections).
 """
-import importlib.util
 import ipaddress
 import os
 import re
@@ -26,12 +25,8 @@ BOARD = os.path.join(ROOT, "board")
 FIRMWARE_PY = os.path.join(BOARD, "firmware.py")
 ROLES = ("primary", "secondary")
 
-sys.path.insert(0, os.path.join(ROOT, "firmware"))
-from carp import uci, uciconfig  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("carp_board_firmware", FIRMWARE_PY)
-firmware = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(firmware)
+from board import firmware
+from carp import uci, uciconfig
 
 BOARDS = firmware.boards()
 BUSYBOX = shutil.which("busybox")

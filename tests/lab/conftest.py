@@ -2,15 +2,11 @@
 
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-LAB_DIR = Path(__file__).resolve().parents[2] / 'board' / 'lab'
-sys.path.insert(0, str(LAB_DIR))
-
-from carplab import Lab  # noqa: E402  (needs the path above)
+from board.lab.carplab import Lab
 
 
 def _missing_prerequisite():

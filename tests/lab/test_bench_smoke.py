@@ -2,18 +2,17 @@
 one scenario, one run, carp on MicroPython against keepalived, through the
 same code path and the same JSON and Markdown output."""
 import json
-import os
 import subprocess
 import sys
 
-from tools import ROOT
+from tests.tools import ROOT
 
 
 def test_bench_stop_scenario_smoke(tmp_path):
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "board", "bench", "bench.py"), "--runs", "1", "--only", "stop",
+    r = subprocess.run([sys.executable, "-m", "board.bench.bench", "--runs", "1", "--only", "stop",
                         "--contenders", "carp-mpy,keepalived", "--json", str(out_json), "--markdown", str(out_md)],
-                       capture_output=True, text=True, timeout=240)
+                       cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(out_json.read_text())
     stop = doc["failover"]["stop"]
@@ -35,9 +34,9 @@ def test_bench_heap_scenario_reports_heap_and_rss(tmp_path):
     """The launcher's default heap (sized by the number of vhids) and the
     CARP_HEAP override, as `make bench MICROPYTHON=...` runs them."""
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
-    r = subprocess.run([sys.executable, os.path.join(ROOT, "board", "bench", "bench.py"), "--runs", "1", "--only", "heap",
+    r = subprocess.run([sys.executable, "-m", "board.bench.bench", "--runs", "1", "--only", "heap",
                         "--contenders", "carp-mpy", "--heap-runs", "2:default,1:1M", "--json", str(out_json),
-                        "--markdown", str(out_md)], capture_output=True, text=True, timeout=240)
+                        "--markdown", str(out_md)], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stdout + r.stderr
     default, given = json.loads(out_json.read_text())["heap"]
     assert default["master_of_all"] and default["alive"] and given["master_of_all"] and given["alive"]

@@ -11,8 +11,8 @@ view (their udhcpc script's events and addresses) and the lease files as
 dnsmasq wrote them. About 5 minutes: each scenario but the split brain
 waits for every client to renew with the router now serving (2-minute
 leases, dnsmasq's shortest)."""
-import dhcp_failover as dhcp
-from tools import INTERPRETERS
+from board.lab import dhcp_failover as dhcp
+from tests.tools import INTERPRETERS
 
 VIP = "10.99.0.254"
 

@@ -24,8 +24,8 @@ Stand-ins (board/lab/dhcp_failover.py): OpenWrt's /sbin/hotplug-call and
 /etc/init.d/dnsmasq, as in test_dhcp_lab.py. Everything asserted is the
 clients' own view (their udhcpc script's events), the interfaces' addresses,
 dnsmasq's own log (its OFFER) and the lease files as dnsmasq wrote them."""
-import dhcp_failover as dhcp
-from tools import INTERPRETERS
+from board.lab import dhcp_failover as dhcp
+from tests.tools import INTERPRETERS
 
 VIP = "10.99.0.254"
 

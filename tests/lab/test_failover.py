@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from carpctl import Kernel, log_of, ping, start_carp
+from board.lab.carpctl import Kernel, log_of, ping, start_carp
 
 INTERPRETERS = ["micropython", "cpython"]
 ELECTION = 3.0 + 3  # master down of the preferred router, plus slack

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, Kernel, log_of, start_carp_uci
-from tools import ROOT
+from board.lab.carpctl import PASSPHRASE, Kernel, log_of, start_carp_uci
+from tests.tools import ROOT
 
 INTERPRETERS = ["micropython", "cpython"]
 FLOOD = os.path.join(ROOT, "board", "bench", "flood.py")

@@ -14,8 +14,8 @@ import signal
 
 import pytest
 
-from carpctl import Kernel, log_of, ping, ping6, start_carp_uci
-from test_uci_lab import lan_section
+from board.lab.carpctl import Kernel, log_of, ping, ping6, start_carp_uci
+from tests.lab.test_uci_lab import lan_section
 
 INTERPRETERS = ["cpython-mipsel", "cpython-s390x"]
 # qemu makes start-up slow (about 2 s to import); failovers are not.

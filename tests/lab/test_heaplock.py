@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tools import FIRMWARE, ROOT, command
+from tests.tools import FIRMWARE, ROOT, command
 
 KINDS = 6
 EACH = 5

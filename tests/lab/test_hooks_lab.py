@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from carpctl import Kernel, log_of, start_carp
+from board.lab.carpctl import Kernel, log_of, start_carp
 
 INTERPRETERS = ["micropython", "cpython"]
 

@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, Kernel, log_of, run_dir, start_carp_uci
-from tools import CARPD, INTERPRETERS
+from board.lab.carpctl import PASSPHRASE, Kernel, log_of, run_dir, start_carp_uci
+from tests.tools import CARPD, INTERPRETERS
 
 WINDOW = 8.0  # seconds of rest measured
 

@@ -12,15 +12,12 @@ file: the advskew it advertises."""
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from carpctl import Kernel, log_of, start_carp_uci
-from test_uci_lab import lan_section
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "package"))
-from pkgtools import FILES, busybox, openwrt_env, openwrt_root  # noqa: E402
+from board.lab.carpctl import Kernel, log_of, start_carp_uci
+from tests.lab.test_uci_lab import lan_section
+from tests.package.pkgtools import FILES, busybox, openwrt_env, openwrt_root
 
 
 def advskew(proc):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from carplab import Lab, list_namespaces
+from board.lab.carplab import Lab, list_namespaces
 
 CARPLAB = Path(__file__).resolve().parents[2] / 'board' / 'lab' / 'carplab.py'
 

@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, VHID, Kernel, log_of, start_carp
-from pcapfile import arp_frames, carp_packets
-from tools import command
+from board.lab.carpctl import PASSPHRASE, VHID, Kernel, log_of, start_carp
+from tests.pcapfile import arp_frames, carp_packets
+from tests.tools import command
 
 INTERPRETERS = ["micropython", "cpython"]
 
@@ -27,7 +27,7 @@ def capture(lab, node, path):
 @pytest.fixture(scope="module", params=INTERPRETERS)
 def trace(request, tmp_path_factory):
     """One run: r1 alone becomes master, advertises, then is stopped (bow-out)."""
-    from carplab import Lab
+    from board.lab.carplab import Lab
     tmp = tmp_path_factory.mktemp("wire-" + request.param)
     pcap = str(tmp / "carp.pcap")
     with Lab() as lab:

@@ -11,11 +11,11 @@ import socket
 import sys
 import time
 
-import forge
+from tests import forge
 import pytest
 
-from carpctl import PASSPHRASE, Kernel, log_of, start_carp_uci
-from carplab import SWITCH
+from board.lab.carpctl import PASSPHRASE, Kernel, log_of, start_carp_uci
+from board.lab.carplab import SWITCH
 
 INTERPRETERS = ["micropython", "cpython"]
 

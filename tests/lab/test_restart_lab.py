@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from carpctl import Kernel, daemon_of, log_of, start_carp
+from board.lab.carpctl import Kernel, daemon_of, log_of, start_carp
 
 INTERPRETERS = ["micropython", "cpython"]
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from carpctl import Kernel, log_of, start_carp
-from test_hooks_lab import events, start
+from board.lab.carpctl import Kernel, log_of, start_carp
+from tests.lab.test_hooks_lab import events, start
 
 INTERPRETERS = ["micropython", "cpython"]
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, Kernel, log_of, ping, start_carp_uci
+from board.lab.carpctl import PASSPHRASE, Kernel, log_of, ping, start_carp_uci
 
 INTERPRETERS = ["micropython", "cpython"]
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from carpctl import Kernel, log_of, ping, start_carp, start_ucarp
+from board.lab.carpctl import Kernel, log_of, ping, start_carp, start_ucarp
 
 INTERPRETERS = ["micropython", "cpython"]
 

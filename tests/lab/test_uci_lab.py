@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from carpctl import PASSPHRASE, Kernel, log_of, ping, ping6, start_carp_uci
-from tools import CARPD, INTERPRETERS as COMMANDS
+from board.lab.carpctl import PASSPHRASE, Kernel, log_of, ping, ping6, start_carp_uci
+from tests.tools import CARPD, INTERPRETERS as COMMANDS
 
 INTERPRETERS = ["micropython", "cpython"]
 
@@ -173,7 +173,7 @@ def test_reload_keeps_unchanged_vhids_without_transition_or_loss(lab2, interpret
 
         # a changed vhid restarts; a removed one bows out and releases
         sections = [("lan", lan_section(lab, 0, 0))]
-        from carpctl import uci_text
+        from board.lab.carpctl import uci_text
         r1.conf.write_text(uci_text(sections))
         r1.send_signal(signal.SIGHUP)
         assert lab.wait_for(lambda: "reloaded: 1 kept, 1 stopped, 0 started" in log_of(r1), 3.0), log_of(r1)

@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from carpctl import (PASSPHRASE, VHID, Kernel, log_of, ping, ping6, start_carp, start_carp_uci, start_ucarp,
+from board.lab.carpctl import (PASSPHRASE, VHID, Kernel, log_of, ping, ping6, start_carp, start_carp_uci, start_ucarp,
                      uci_text)
-from tools import CARPD, FIRMWARE, command
-from tools import INTERPRETERS as TOOLS
+from tests.tools import CARPD, FIRMWARE, command
+from tests.tools import INTERPRETERS as TOOLS
 
 INTERPRETERS = ["micropython", "cpython"]
 VMAC = "00:00:5e:00:01:%02x" % VHID

@@ -1,6 +1,5 @@
-"""Helpers and fixtures for the luci-app-carp tests. (No conftest.py here:
-tests/unit imports tests/conftest.py by the name `conftest`.) Test modules
-import the fixtures they use from here.
+"""Helpers and fixtures for the luci-app-carp tests. Test modules import the
+fixtures they use from here.
 
 lab_status runs the real daemon: it builds the network-namespace lab with
 two LANs (board/lab/carplab.py), starts carpd from a UCI file on r1 and r2
@@ -16,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pytest
@@ -30,8 +28,7 @@ VIEWS = os.path.join(APP, "htdocs", "luci-static", "resources", "view", "carp")
 RPCD_PLUGIN = os.path.join(ROOT, "package", "carp", "files", "carp.rpcd")
 RUN_VIEW = os.path.join(HERE, "run_view.js")
 
-sys.path.insert(0, os.path.join(ROOT, "tests", "package"))
-import pkgtools  # noqa: E402 (the OpenWrt doubles live there)
+from tests.package import pkgtools  # the OpenWrt doubles live there
 PASSWORD = "lab-secret"
 
 
@@ -131,9 +128,8 @@ def lab_status(tmp_path_factory):
         pytest.skip(reason)
     if "lab" in _RAN:  # one lab run per session, whichever test module asks first
         return _RAN["lab"]
-    sys.path.insert(0, os.path.join(ROOT, "board", "lab"))
-    from carplab import Lab
-    from carpctl import log_of, start_carp_uci
+    from board.lab.carplab import Lab
+    from board.lab.carpctl import log_of, start_carp_uci
 
     tmp = tmp_path_factory.mktemp("lab")
     with Lab(lans=2) as lab:

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from luciviews import lab_status  # noqa: F401 (fixtures)
-from luciviews import APP, node_command, rpcd_status, run_views
+from tests.luci.luciviews import lab_status  # noqa: F401 (fixtures)
+from tests.luci.luciviews import APP, node_command, rpcd_status, run_views
 
 WIDGET = os.path.join(APP, "htdocs", "luci-static", "resources", "view", "status", "include", "60_carp.js")
 

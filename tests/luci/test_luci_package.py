@@ -4,13 +4,10 @@ to date, and the .ipk `make ipk` builds of it."""
 import json
 import os
 import re
-import sys
 
-import potfile
-from luciviews import APP, ROOT, VIEWS, run_views
-
-sys.path.insert(0, os.path.join(ROOT, "tests", "package"))
-from pkgtools import FULL_VERSION, Ipk, build, ipk_path  # noqa: E402
+from tests.luci import potfile
+from tests.luci.luciviews import APP, ROOT, VIEWS, run_views
+from tests.package.pkgtools import FULL_VERSION, Ipk, build, ipk_path
 
 MENU = os.path.join(APP, "root", "usr", "share", "luci", "menu.d", "luci-app-carp.json")
 ACL = os.path.join(APP, "root", "usr", "share", "rpcd", "acl.d", "luci-app-carp.json")

@@ -15,7 +15,7 @@ import os
 import pytest
 
 from carp import uci, uciconfig
-from luciviews import VIEWS, run_views, uci_sections_json
+from tests.luci.luciviews import VIEWS, run_views, uci_sections_json
 
 SETTINGS = os.path.join(VIEWS, "settings.js")
 NETWORK = "config interface 'lan'\n\toption device 'br-lan'\n\nconfig interface 'guest'\n\toption device 'br-guest'\n"

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from carp import config, uci, uciconfig
-from tools import FIRMWARE, command
+from tests.tools import FIRMWARE, command
 
 DEVICE = "\toption device 'br-lan'\n"
 ADDRESS = "\tlist address '192.168.1.254/24'\n"

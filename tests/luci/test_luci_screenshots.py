@@ -16,8 +16,8 @@ import subprocess
 
 import pytest
 
-from luciviews import lab_status, page_config  # noqa: F401 (fixtures)
-from luciviews import APP, HERE, ROOT, VIEWS, run_views
+from tests.luci.luciviews import lab_status, page_config  # noqa: F401 (fixtures)
+from tests.luci.luciviews import APP, HERE, ROOT, VIEWS, run_views
 
 WIDGET = os.path.join(APP, "htdocs", "luci-static", "resources", "view", "status", "include", "60_carp.js")
 

@@ -16,7 +16,7 @@ import pytest
 
 from carp import uciconfig
 from carp.config import ConfigError
-from luciviews import APP, VIEWS, node_command, run_views, uci_sections_json
+from tests.luci.luciviews import APP, VIEWS, node_command, run_views, uci_sections_json
 
 SETTINGS = os.path.join(VIEWS, "settings.js")
 SHIPPED = os.path.join(os.path.dirname(APP), "carp", "files", "carp.config")

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from luciviews import lab_status  # noqa: F401 (fixtures)
-from luciviews import VIEWS, rpcd_check, rpcd_status, run_views
+from tests.luci.luciviews import lab_status  # noqa: F401 (fixtures)
+from tests.luci.luciviews import VIEWS, rpcd_check, rpcd_status, run_views
 
 STATUS = os.path.join(VIEWS, "status.js")
 COLUMNS = ["Group", "VHID", "State", "Since", "Master", "Addresses", "Ours / seen", "RX / TX", "Drops", "Reason"]

@@ -7,8 +7,8 @@ import socket
 import sys
 
 from carp import cli, clock, config, machine, sha1, wire
-import pcapfile
-from sim import Lan, Router
+from tests import pcapfile
+from tests.sim import Lan, Router
 
 failures = []
 

@@ -24,7 +24,7 @@ import subprocess
 
 import pytest
 
-from pkgtools import FILES, busybox, openwrt_env, openwrt_root
+from tests.package.pkgtools import FILES, busybox, openwrt_env, openwrt_root
 
 INIT = os.path.join(FILES, "carp.init")
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from pkgtools import (FILES, FIRMWARE, FULL_VERSION, VERSION, Ipk, build, build_ipk, busybox,
+from tests.package.pkgtools import (FILES, FIRMWARE, FULL_VERSION, VERSION, Ipk, build, build_ipk, busybox,
                       ipk_path, tool, tool_path)
 
 EPOCH = 1700000000
@@ -216,8 +216,8 @@ def test_carp_python3_ships_the_sources(built):
 
 def test_mpy_files_load_on_micropython(built, tmp_path):
     root = built["carp"].unpack(tmp_path)
-    code = "import sys; sys.path.insert(0, '%s/usr/lib/carp'); import carp.daemon, carp.uciconfig; print('ok')" % root
-    r = subprocess.run([tool("micropython"), "-c", code], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([tool("micropython"), "-c", "import carp.daemon, carp.uciconfig; print('ok')"],
+                       env=dict(os.environ, MICROPYPATH=root + "/usr/lib/carp"), capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "ok", r.stderr
 
 

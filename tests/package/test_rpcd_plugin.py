@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from pkgtools import FILES, busybox, rpcd_plugin
+from tests.package.pkgtools import FILES, busybox, rpcd_plugin
 
 PLUGIN = os.path.join(FILES, "carp.rpcd")  # pkgtools.rpcd_plugin runs it
 

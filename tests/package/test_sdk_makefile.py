@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from pkgtools import (FULL_VERSION, HERE, PKG, Ipk, build, ipk_path, tool, tool_path, tree_of)
+from tests.package.pkgtools import (FULL_VERSION, HERE, PKG, Ipk, build, ipk_path, tool, tool_path, tree_of)
 
 EPOCH = 1700000000
 

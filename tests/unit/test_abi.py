@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import FIRMWARE
+from tests.tools import FIRMWARE
 
 PACKAGE = Path(FIRMWARE) / "carp"
 ABI_NAME = re.compile(r"^(SOCK_|SOL_|SO_|IPPROTO_|IP_|IPV6_|AF_|E[A-Z]{3,}$)(?!.*_LEN$)")

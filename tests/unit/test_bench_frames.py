@@ -1,17 +1,11 @@
 """The benchmark's flood frames are what they claim to be: checked by our
 own decoder and, independently, by scapy (VRRP checksums, IP header)."""
-import importlib.util
-import os
 import socket
 
 import pytest
 
+from board.bench import flood
 from carp import wire
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-spec = importlib.util.spec_from_file_location("flood", os.path.join(ROOT, "board", "bench", "flood.py"))
-flood = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(flood)
 
 SRC, VIP, PASS = "10.99.0.100", "10.99.0.254", "bench-secret"
 MAC = bytes.fromhex("020000000064")

@@ -15,7 +15,7 @@ import sys
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from carp import config, uci, uciconfig
-from tools import FIRMWARE, ROOT, command
+from tests.tools import FIRMWARE, ROOT, command
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 NETWORK_PATH = os.path.join(HERE, "bad_configs", "network")

@@ -9,14 +9,13 @@ import sys
 
 import pytest
 
-from conftest import VECTORS
-from tools import FIRMWARE, FOREIGN_ARCHES, ROOT, foreign_python
+from tests.tools import FIRMWARE, FOREIGN_ARCHES, ROOT, VECTORS, foreign_python
 
 CHECK_CORE = os.path.join(ROOT, "tests", "mp", "check_core.py")
 CHECK_UCI = os.path.join(ROOT, "tests", "mp", "check_uci.py")
 SHIPPED = os.path.join(ROOT, "package", "carp", "files", "carp.config")
 BAD_CONFIGS = os.path.join(ROOT, "tests", "unit", "bad_configs")
-PATH = os.pathsep.join([FIRMWARE, os.path.join(ROOT, "tests")])
+PATH = os.pathsep.join([FIRMWARE, ROOT])
 
 
 def run(python, *args):

@@ -1,6 +1,6 @@
 """The receive-path fuzzer (tests/fuzz_receive.py) at 100,000 datagrams, both
 families; `make fuzz` runs it at 1,000,000."""
-import fuzz_receive
+from tests import fuzz_receive
 
 
 def test_100000_fuzzed_datagrams_each_get_one_verdict_and_the_kernel_filter_agrees():

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from carp import hooks
-from tools import FIRMWARE, ROOT
+from tests.tools import FIRMWARE, ROOT
 
 WORKER = os.path.join(FIRMWARE, "carp-hooks")
 RECIPES = os.path.join(ROOT, "package", "carp", "files", "hotplug.d", "carp")

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tools import CARPD
+from tests.tools import CARPD
 
 ARGS = ["-i", "nosuchdev13", "-v", "1", "-a", "10.0.0.1"]
 

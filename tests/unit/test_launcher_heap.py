@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from tools import CARPD, command
+from tests.tools import CARPD, command
 
 VHID = "config vhid 'v%d'\n\toption vhid '%d'\n"
 

@@ -92,7 +92,7 @@ def test_micropython_merges_and_signs_exactly_as_cpython():
     import os
     import subprocess
     import sys
-    from tools import FIRMWARE, ROOT, command
+    from tests.tools import FIRMWARE, ROOT, command
     script = os.path.join(ROOT, "tests", "mp", "check_leasesync.py")
     outputs = []
     for interpreter, env in ((command("micropython"), {"MICROPYPATH": FIRMWARE}),
@@ -211,8 +211,7 @@ def test_carpd_leases_follows_carpds_state_where_carpd_writes_it(tmp_path, inter
     import select
     import signal
     import subprocess
-    from tools import INTERPRETERS
-    from conftest import ROOT
+    from tests.tools import INTERPRETERS, ROOT
     (tmp_path / "carp").write_text(
         "config vhid 'lan'\n\toption device 'lo'\n\toption vhid '1'\n\toption password 's'\n"
         "\tlist address '10.99.0.254/24'\n\toption dnsmasq '1'\n\tlist lease_sync '192.0.2.2'\n")

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from carp import clock, machine
-from sim import Lan, Router
+from tests.sim import Lan, Router
 
 
 def pair(preempt=True, skew1=0, skew2=100, advbase=1, **kw):

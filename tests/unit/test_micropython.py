@@ -6,14 +6,13 @@ import subprocess
 
 import pytest
 
-from conftest import VECTORS
-from tools import FIRMWARE, ROOT, command
+from tests.tools import FIRMWARE, ROOT, VECTORS, command
 
 MODULES = sorted(glob.glob(os.path.join(FIRMWARE, "carp", "*.py")))
 
 
 def micropython(*args, **kw):
-    env = dict(os.environ, MICROPYPATH=FIRMWARE + ":" + os.path.join(ROOT, "tests"))
+    env = dict(os.environ, MICROPYPATH=FIRMWARE + ":" + ROOT)
     return subprocess.run([command("micropython")] + list(args), env=env, capture_output=True,
                           text=True, timeout=120, **kw)
 

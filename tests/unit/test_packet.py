@@ -1,9 +1,9 @@
 """One datagram, one verdict: packet.Inbox.parse4/6 and the kernel filters that
 mirror them, for every reason a packet is dropped."""
-import forge
+from tests import forge
 import pytest
 from carp import kfilter, packet
-from receive_path import PEER4, PEER6, STRANGER4, STRANGER6, USER_SPACE_ONLY, Receiver, valid
+from tests.receive_path import PEER4, PEER6, STRANGER4, STRANGER6, USER_SPACE_ONLY, Receiver, valid
 
 CARP = forge.carp  # shorthand below
 
@@ -112,7 +112,7 @@ def test_a_repeat_gets_the_verdict_a_full_check_gives(rx):
 
 
 def test_outgoing_ipv6_is_dropped_by_the_kernel(rx):
-    import bpf
+    from tests import bpf
     assert bpf.run(rx.filter6, valid(6), pkttype=kfilter.PACKET_OUTGOING) == 0
     assert bpf.run(rx.filter6, valid(6), pkttype=0) > 0
 
@@ -143,7 +143,7 @@ def test_the_sampling_filter_passes_one_in_n_of_what_the_filter_passes(rx):
     """What ends a flood pause (daemon.py): the same program behind a draw of
     the kernel's random number, so a sender cannot choose to be skipped."""
     import random
-    import bpf
+    from tests import bpf
     sampled = kfilter.sampled(kfilter.program4([(1, False, [])]), 64).encode()
     draws = random.Random(5)
     passed = sum(bpf.run(sampled, valid(4), random=draws.getrandbits(32)) > 0 for _ in range(64000))

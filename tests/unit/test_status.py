@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from carp import config, status
-from tools import FIRMWARE, command
+from tests.tools import FIRMWARE, command
 
 DOC = {"version": "0.1.0", "updated": 1790000000, "drops": {"unknown_vhid": 3},
        "vhids": [{"name": "lan", "device": "br-lan", "vhid": 1, "state": "MASTER", "previous": "BACKUP",

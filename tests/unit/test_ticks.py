@@ -11,8 +11,8 @@ import glob
 import os
 
 from carp import clock
-from sim import Lan, Router
-from tools import FIRMWARE
+from tests.sim import Lan, Router
+from tests.tools import FIRMWARE
 
 SMALL = 1 << 30  # 32-bit MicroPython: small ints are -2**30 .. 2**30 - 1
 TICK_FUNCTIONS = {"ticks_add", "ticks_diff", "_ticks_add", "_ticks_diff"}

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from carp import config, uci, uciconfig
-from tools import FIRMWARE, ROOT, command
+from tests.tools import FIRMWARE, ROOT, command
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BAD_CONFIGS = os.path.join(HERE, "bad_configs")

@@ -10,8 +10,8 @@ from hypothesis import given, strategies as st
 
 from carp import sha1 as pure_sha1
 from carp import wire
-from conftest import VECTORS
-from pcapfile import carp_packets
+from tests.tools import VECTORS
+from tests.pcapfile import carp_packets
 
 # From tests/vectors/README.md: (vhid, passphrase, the one VIP in the HMAC).
 VECTOR_KEYS = {

@@ -6,7 +6,7 @@ import time
 
 from pyroute2 import NetNS
 
-from tools import CARPD, INTERPRETERS, command
+from tests.tools import CARPD, INTERPRETERS, command
 
 PASSPHRASE = "lab-secret"
 VHID = 1

@@ -1,0 +1,1 @@
+"""`make bench`: carp against ucarp and keepalived in the lab."""
