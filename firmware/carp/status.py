@@ -21,7 +21,6 @@ from carp.packet import DROP_REASONS
 
 RUN_DIR = "/var/run/carp"
 FILE_NAME = "status.json"
-DEFAULT_PATH = RUN_DIR + "/" + FILE_NAME
 S_IFMT = 0o170000
 S_IFDIR = 0o040000
 

@@ -282,7 +282,7 @@ def command_line(options, names):
     vhid = _vhid(section, None, errors, names)
     if errors:
         raise ConfigErrors(errors)
-    vhid.name = "vhid%d" % vhid.vhid  # as Group.name() tells the command line's vhid
+    vhid.name = "vhid%d" % vhid.vhid  # as Vhid.name() tells the command line's vhid
     return vhid
 
 
