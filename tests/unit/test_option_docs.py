@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from carp import uciconfig
+from carp import uci, uciconfig
 from tools import FIRMWARE, ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
@@ -94,6 +94,20 @@ def test_the_docs_name_only_options_the_daemon_has(path):
     named = set(re.findall(r"`(globals|vhid)\.([a-z_]+)`", text)) | set(config_blocks(text))
     unknown = sorted("%s.%s" % key for key in named - schema_options())
     assert not unknown, "%s documents options uciconfig.SCHEMA does not have: %s" % (path, unknown)
+
+
+SAMPLES = [os.path.join(ROOT, "README.md"), optiondocs.DOC]
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=[os.path.relpath(p, ROOT) for p in SAMPLES])
+def test_the_sample_configs_are_ones_the_daemon_takes(path):
+    """What a reader copies must pass `carpd --check` (given a `lan` interface)."""
+    blocks = re.findall(r"```\n(config .*?)```", read(path), re.S)
+    assert blocks, path
+    network = uci.parse("config interface 'lan'\n\toption device 'br-lan'\n")
+    for block in blocks:
+        settings, vhids = uciconfig.from_sections(uci.parse(block), network)
+        assert settings.enabled and vhids
 
 
 # --- the shipped /etc/config/carp ------------------------------------------------
