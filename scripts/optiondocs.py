@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The option table of docs/configuration.md, rendered from uciconfig.SCHEMA.
+"""The option table of docs/configuration.md, rendered from ucischema.SCHEMA.
 
     python3 scripts/optiondocs.py          rewrite the table in place (make docs)
     python3 scripts/optiondocs.py --check  exit 1 if the table is not what SCHEMA gives
@@ -16,16 +16,16 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "firmware"))
 
-from carp import uciconfig  # noqa: E402
+from carp import ucischema  # noqa: E402
 
 DOC = os.path.join(ROOT, "docs", "configuration.md")
-BEGIN = "<!-- options:begin (scripts/optiondocs.py renders this table from uciconfig.SCHEMA) -->"
+BEGIN = "<!-- options:begin (scripts/optiondocs.py renders this table from ucischema.SCHEMA) -->"
 END = "<!-- options:end -->"
 HEAD = "| option | meaning | default | allowed |\n|---|---|---|---|\n"
 NO_MEANING = "(describe me)"
 ROW = re.compile(r"^\| `([a-z_]+)\.([a-z_]+)` \| (.*) \|[^|]*\|[^|]*\|$")
 
-# How each SCHEMA kind is checked, in words (uciconfig._KINDS holds the code).
+# How each SCHEMA kind is checked, in words (ucischema holds the code).
 KINDS = {
     "bool": "boolean",
     "statusfile": None,  # the one value, below
@@ -79,7 +79,7 @@ def render(old_table=""):
     known = meanings(old_table)
     rows = []
     for section in ("globals", "vhid"):
-        for option, spec in uciconfig.SCHEMA[section].items():
+        for option, spec in ucischema.SCHEMA[section].items():
             meaning = known.get((section, option), NO_MEANING)
             rows.append("| `%s.%s` | %s | %s | %s |\n" % (section, option, meaning, default(spec), allowed(spec)))
     return HEAD + "".join(rows)
