@@ -6,26 +6,10 @@ value and what is allowed. Unknown sections and options are errors too: a
 typo must not silently fall back to a default. A password is never quoted
 back, only its length.
 
-    config globals 'globals'
-        option enabled '1'                # bool, default 1
-        option status_file '/var/run/carp/status.json'  # the only value: deprecated
-        option status_interval '60'       # counters refreshed at most this often, s, 1..3600
-
-    config vhid 'lan'                     # named or anonymous, any number
-        option enabled '1'                # bool; disabled: checked, then skipped
-        option interface 'lan'            # netifd interface, or:
-        option device 'br-lan'            # a Linux device (exactly one of the two)
-        option vhid '1'                   # 1..255, required
-        option advbase '1'                # 0..254
-        option advskew '0'                # 0..254
-        option password 'secret'          # at most 19 bytes
-        list address '192.168.1.254/24'   # IPv4 or IPv6 [/prefix], at least one
-        list peer '192.168.1.2'           # unicast peers; none: multicast
-        option preempt '0'                # bool
-        option demote '0'                 # 0..255
-        option deadratio '3'              # 1..255
-        option source '192.168.1.1'       # IPv4 source of advertisements
-        option vmac '0'                   # bool; VIPs answer with 00:00:5e:00:01:<vhid> (kmod-macvlan)
+The options themselves, their kinds, defaults and ranges are SCHEMA
+(ucischema.py), the one list: docs/configuration.md renders its reference
+table from it (make docs) and tests hold the shipped config and the LuCI
+page to it.
 """
 import os
 

@@ -10,7 +10,7 @@ def _option(kind, default=None, low=None, high=None, most=0, required=False, ins
             "required": required, "instead": instead}
 
 
-# The most values of each list option (README, "Limits").
+# The most values of each list option (docs/configuration.md, "Values and errors").
 MAX_ADDRESSES = 64  # all of them go into every advertisement's HMAC and each takeover's ARP/NA burst
 MAX_PEERS = 16
 MAX_WAN = 8
