@@ -118,3 +118,9 @@ def test_the_timer_path_named_beside_it_exists():
     assert steps
     for module, name in steps:
         assert callable(_exists(module, name)), (module, name)
+
+
+def test_docs_hooks_md_has_a_row_for_exactly_the_keys():
+    with open(os.path.join(ROOT, "docs", "hooks.md")) as f:
+        rows = re.findall(r"^\| `([A-Z_]+)` \|", f.read(), re.M)
+    assert rows == list(hooks.KEYS)
