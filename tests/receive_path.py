@@ -1,4 +1,4 @@
-"""The receive path without sockets: real Group objects on a stand-in
+"""The receive path without sockets: real Vhid objects on a stand-in
 device, packet.Inbox.parse4/6 for the verdict, the kernel filters (kfilter.py)
 run by tests/bpf.py, and the vhid's Machine for what an accepted
 advertisement does. Shared by tests/unit/test_packet.py and the fuzzer
@@ -8,7 +8,7 @@ import socket
 from tests import bpf
 from tests import forge
 from carp import cli, kfilter, machine, packet
-from carp.group import Group
+from carp.vhid import Vhid
 
 SOURCE4 = "10.9.0.1"  # ours
 PEER4 = "10.9.0.2"
@@ -25,7 +25,7 @@ USER_SPACE_ONLY = (packet.DROP_CHECKSUM, packet.DROP_OWN, packet.DROP_HMAC)
 
 
 class Device:
-    """What a Group needs of its interface."""
+    """What a Vhid needs of its interface."""
     index = 7
     name = "lan0"
 
@@ -35,7 +35,7 @@ def group(vhid, peers=(), passphrase=forge.PASSPHRASE.decode()):
     for p in peers:
         argv += ["--peer", p]
     cfg = cli.build_config(cli.parse_args(argv))
-    return Group(cfg, Device(), socket.inet_aton(SOURCE4), socket.inet_pton(socket.AF_INET6, LINK_LOCAL),
+    return Vhid(cfg, Device(), socket.inet_aton(SOURCE4), socket.inet_pton(socket.AF_INET6, LINK_LOCAL),
                  COUNTER, len(packet.DROP_REASONS))
 
 

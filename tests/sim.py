@@ -12,7 +12,7 @@ import heapq
 import socket
 
 from carp import clock, machine
-from carp.machine import ANNOUNCE, BOW_OUT, CONFLICT, RELEASE_VIPS, SEND_ADVERT, TAKE_VIPS, TRANSITION
+from carp.wire import BOW_OUT_TIMING
 
 
 class Router:
@@ -54,20 +54,29 @@ class Lan:
         return self.clock.ticks_add(self.start_ticks, self.time if t is None else t)
 
     def _apply(self, r, actions):
-        if actions & TAKE_VIPS:
-            r.holds_vip = True
-        if actions & SEND_ADVERT:
-            self._broadcast(r, r.machine.advbase, r.machine.advertised_skew())
-        if actions & ANNOUNCE:
-            r.announces.append(self.time)
-        if actions & BOW_OUT:
-            self._broadcast(r, 255, 255)
-        if actions & RELEASE_VIPS:
-            r.holds_vip = False
-        if actions & TRANSITION:
-            r.history.append((self.time, r.state, r.machine.reason))
-        if actions & CONFLICT:
-            r.conflicts.append(self.time)
+        machine.apply(actions, r, self)  # in the daemon's order
+
+    # -- the effects of action bits, on the simulated LAN ----------------
+    def take_vips(self, r):
+        r.holds_vip = True
+
+    def send_advert(self, r):
+        self._broadcast(r, r.machine.advbase, r.machine.advertised_skew())
+
+    def announce(self, r):
+        r.announces.append(self.time)
+
+    def send_bow_out(self, r):
+        self._broadcast(r, BOW_OUT_TIMING, BOW_OUT_TIMING)
+
+    def release_vips(self, r):
+        r.holds_vip = False
+
+    def transition(self, r):
+        r.history.append((self.time, r.state, r.machine.reason))
+
+    def conflict(self, r):
+        r.conflicts.append(self.time)
 
     def _broadcast(self, sender, advbase, advskew):
         if not sender.link_up:

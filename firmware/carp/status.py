@@ -1,6 +1,6 @@
 """Status: a JSON document the daemon writes atomically, and `carp status`.
 
-The daemon rewrites the file on every transition and every few seconds;
+The daemon rewrites the file when what it shows changes (report.py);
 readers (the CLI, ubus, LuCI) never see a half-written file because it is
 written next to the target and renamed over it. No passphrase in it, ever.
 
@@ -17,10 +17,10 @@ import sys
 import time
 
 from carp import VERSION, machine
+from carp.packet import DROP_REASONS
 
 RUN_DIR = "/var/run/carp"
 FILE_NAME = "status.json"
-DEFAULT_PATH = RUN_DIR + "/" + FILE_NAME
 S_IFMT = 0o170000
 S_IFDIR = 0o040000
 
@@ -38,27 +38,28 @@ def location():
     return run_dir() + "/" + FILE_NAME
 
 
-def group_status(group, drop_reasons):
-    m = group.machine
-    cfg = group.cfg
-    drops = {}
-    for i, count in enumerate(group.drops):
-        if count:
-            drops[drop_reasons[i]] = count
+def _drops(counts):
+    """{reason: count} for the reasons seen (packet.DROP_REASONS order)."""
+    return dict((DROP_REASONS[i], c) for i, c in enumerate(counts) if c)
+
+
+def vhid_status(vhid):
+    m = vhid.machine
+    cfg = vhid.cfg
     return {
         "name": cfg.name,
         "device": cfg.device,
         "vhid": cfg.vhid,
-        "vmac": group.vmac.text if group.vmac is not None else None,
+        "vmac": vhid.vmac.text if vhid.vmac is not None else None,
         "state": m.state_name(),
         "previous": machine.STATE_NAMES[m.previous],
-        "since": group.since,
+        "since": vhid.since,
         "reason": m.reason,
-        "transitions": group.transitions,
-        "conflicts": group.conflicts,
-        "last_conflict": group.last_conflict,
-        "master": group.master_text(),
-        "source": group.source_text(),
+        "transitions": vhid.transitions,
+        "conflicts": vhid.conflicts,
+        "last_conflict": vhid.last_conflict,
+        "master": vhid.master_text(),
+        "source": vhid.source_text(),
         "addresses": [v.text for v in cfg.vips],
         "peers": [p for p in _peer_texts(cfg)],
         "advbase": m.advbase,
@@ -66,21 +67,20 @@ def group_status(group, drop_reasons):
         "advertised_advskew": m.advertised_skew(),
         "demote": m.demote,
         "group": cfg.group,
-        "demotion_reasons": group.demotion_reasons,
+        "demotion_reasons": vhid.demotion_reasons,
         "preempt": m.preempt,
         "master_down_ms": m.master_down_ms(),
-        "seen": {"address": group.peer_text(), "advbase": m.peer_advbase,
-                 "advskew": m.peer_advskew, "demote": m.peer_demote} if group.peer_len else None,
-        "rx": group.rx,
-        "tx": group.tx,
-        "tx_errors": group.tx_errors,
-        "drops": drops,
+        "seen": {"address": vhid.peer_text(), "advbase": m.peer_advbase,
+                 "advskew": m.peer_advskew, "demote": m.peer_demote} if vhid.peer_len else None,
+        "rx": vhid.rx,
+        "tx": vhid.tx,
+        "tx_errors": vhid.tx_errors,
+        "drops": _drops(vhid.drops),
     }
 
 
 def _tracker(t):
-    what = ("ping " + t.target) if hasattr(t, "target") else ("carrier " + t.device)
-    return {"what": what, "group": t.group, "failed": t.failed, "why": t.why}
+    return {"what": t.what, "group": t.group, "failed": t.failed, "why": t.why}
 
 
 def _peer_texts(cfg):
@@ -114,26 +114,25 @@ def memory():
     return _memory[0]
 
 
-def document(daemon):
-    drops = {}
-    for i, count in enumerate(daemon.drops):
-        if count:
-            drops[daemon.DROP_REASONS[i]] = count
-    hooks = daemon.hooks
+def document(sequence, vhids, trackers, drops, load, hooks):
+    """The status document: sequence moves with every write (`carp status`
+    waits for it); drops are the daemon's counters by packet.DROP_REASONS;
+    load is (packets per second in the last window, windows spent pacing);
+    hooks a hooks.HookPipe or None."""
     return {
         "version": VERSION,
         "updated": int(time.time()),
-        "sequence": daemon.status_writes,  # moves with every write: `carp status` waits for it
-        "drops": drops,
+        "sequence": sequence,
+        "drops": _drops(drops),
         # packets per second read in the last 100 ms window, and how many
         # windows the loop spent pacing its reads because of a flood
-        "load": {"packets_per_s": daemon.packets_per_s, "flood_windows": daemon.floods},
+        "load": {"packets_per_s": load[0], "flood_windows": load[1]},
         # drops count what reached the daemon; Linux counts nothing a socket
         # filter drops, so say what the kernel keeps out before that
         "kernel_filter": KERNEL_FILTER,
         "hooks": {"sent": hooks.sent, "dropped": hooks.dropped} if hooks is not None else None,
-        "trackers": [_tracker(t) for t in daemon.trackers],
-        "vhids": [group_status(g, daemon.DROP_REASONS) for g in daemon.groups],
+        "trackers": [_tracker(t) for t in trackers],
+        "vhids": [vhid_status(v) for v in vhids],
         "memory": memory(),
     }
 

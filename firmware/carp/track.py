@@ -5,8 +5,9 @@ WAN, a ping target) belongs to the demotion group of the vhid that tracks
 it. Each failed thing adds 1 to the group's demotion, and every vhid of the
 group adds the group's demotion to its own: the LAN, guest and IoT vhids of
 a router fail over together (OpenBSD's interface-group demotion). No I/O and
-no clock here: the event loop feeds carrier changes, timer ticks and ping
-replies, and asks for deadlines.
+no clock here: tracking.py feeds carrier changes, timer ticks and ping
+replies, and asks for deadlines. What every tracker has: group, failed, why,
+what (for status) and deadline (None: no timer).
 """
 
 
@@ -18,6 +19,7 @@ class LinkTracker:
     def __init__(self, group, device, up_delay_ms, ticks):
         self.group = group
         self.device = device
+        self.what = "carrier " + device  # for status
         self.up_delay_ms = up_delay_ms
         self._ticks_add = ticks.ticks_add
         self._ticks_diff = ticks.ticks_diff
@@ -62,6 +64,7 @@ class PingTracker:
     def __init__(self, group, target_text, interval_ms, rise, fall, ticks):
         self.group = group
         self.target = target_text
+        self.what = "ping " + target_text  # for status
         self.interval_ms = interval_ms
         self.rise = rise
         self.fall = fall
@@ -77,9 +80,6 @@ class PingTracker:
 
     def start(self, now):
         self.deadline = now
-
-    def due(self, now):
-        return self.deadline is not None and self._ticks_diff(now, self.deadline) >= 0
 
     def next_request(self, now):
         """Time for a new request: count the previous one as missed if it got

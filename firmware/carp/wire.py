@@ -25,7 +25,7 @@ VERSION = 2
 TYPE_ADVERTISEMENT = 1
 AUTHLEN = 7
 MAX_PASSPHRASE = 19  # BSD ifconfig keeps 19 bytes (strlcpy into 20); ucarp refuses more
-BOW_OUT = 255  # advbase and advskew of a leaving master (OpenBSD bow-out)
+BOW_OUT_TIMING = 255  # advbase and advskew of a leaving master (OpenBSD bow-out)
 MCAST_V4 = b"\xe0\x00\x00\x12"  # 224.0.0.18
 
 OFF_VERSION_TYPE = 0

@@ -1,4 +1,4 @@
-"""Screenshots of both views and the Status -> Overview widget for the README: the views rendered by the
+"""Screenshots of both views and the Status -> Overview widget for docs/running.md: the views rendered by the
 recording stand-ins (tests/luci/standins.js, not LuCI) into a static page
 with a little LuCI-like CSS (page.css), photographed by headless Chromium.
 

@@ -25,13 +25,14 @@ for vip in sys.argv[4:]:
 cfg = cli.build_config(cli.parse_args(argv))
 d = daemon.Daemon([cfg])
 d.start()
-group = d.groups[0]
+group = d.vhids[0]
+loop = d.loop
 now = time.ticks_ms()
-d.apply(group, group.machine._become_master(now, "heap-lock test"))
+d.datapath.act(group, group.machine._become_master(now, "heap-lock test"))
 # With --vmac, becoming master set the macvlan up: the kernel's link
 # notification about it is read here, unlocked (link events allocate; they
 # are no per-packet path).
-d.on_link_events(time.ticks_ms())
+loop.on_link_events(time.ticks_ms())
 print("READY counter=%s" % "".join("%02x" % b for b in group.counter))
 
 end = time.ticks_add(time.ticks_ms(), seconds * 1000)
@@ -39,16 +40,16 @@ error = None
 try:
     while time.ticks_diff(end, time.ticks_ms()) > 0:
         micropython.heap_lock()
-        timeout = d.poll_timeout(time.ticks_ms())
+        timeout = loop.poll_timeout(time.ticks_ms())
         micropython.heap_unlock()
-        for fd, _event in d.ipoll(timeout):
+        for fd, _event in loop.ipoll(timeout):
             micropython.heap_lock()
-            d.handle(fd)
+            loop.handle(fd)
             micropython.heap_unlock()
         micropython.heap_lock()
-        d.run_timers(time.ticks_ms())
+        loop.run_timers(time.ticks_ms())
         micropython.heap_unlock()
-        d.pace(time.ticks_ms())  # at most a poll, like ipoll() above
+        loop.pace(time.ticks_ms())  # at most a poll, like ipoll() above
 except MemoryError as e:
     micropython.heap_unlock()
     error = e
@@ -60,6 +61,6 @@ if error is not None:
     sys.print_exception(error)
     sys.exit(1)
 for i, name in enumerate(daemon.DROP_REASONS):
-    print("drop %s %d" % (name, d.drops[i]))
+    print("drop %s %d" % (name, d.datapath.drops[i]))
 print("tx %d tx_errors %d state %s" % (group.tx, group.tx_errors, state))
 print("DONE")

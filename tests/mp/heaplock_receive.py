@@ -10,7 +10,7 @@ import struct
 import sys
 
 from carp import cli, machine, packet, wire
-from carp.group import Group
+from carp.vhid import Vhid
 
 failures = []
 VIP4 = "10.9.0.254"
@@ -27,7 +27,7 @@ def group(vhid, peers=()):
     for p in peers:
         argv += ["--peer", p]
     cfg = cli.build_config(cli.parse_args(argv))
-    return Group(cfg, Device(), socket.inet_pton(socket.AF_INET, "10.9.0.1"),
+    return Vhid(cfg, Device(), socket.inet_pton(socket.AF_INET, "10.9.0.1"),
                  socket.inet_pton(socket.AF_INET6, "fe80::1"), COUNTER, len(packet.DROP_REASONS))
 
 

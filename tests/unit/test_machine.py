@@ -253,7 +253,7 @@ def test_stop_as_backup_sends_no_bow_out():
     m = machine.Machine(1)
     m.start(0, True)
     actions = m.stop(5)
-    assert not actions & machine.BOW_OUT and not actions & machine.RELEASE_VIPS
+    assert not actions & machine.SEND_BOW_OUT and not actions & machine.RELEASE_VIPS
 
 
 def test_timers_work_across_the_tick_wrap():
@@ -442,3 +442,30 @@ def test_the_tie_break_is_skipped_only_where_it_cannot_change_the_outcome(state,
         needed = m.needs_tie(*peer)
         outcomes.add((m.on_advert(20, *peer, tie=tie), m.state, m.deadline))
     assert needed or len(outcomes) == 1
+
+
+# -- boot hold (boot_delay): decided by the machine ---------------------------
+def test_a_boot_hold_keeps_init_until_it_ends_then_starts_as_backup():
+    m = machine.Machine(1)
+    assert m.start(0, True, hold_ms=5000) == 0
+    assert m.state == machine.INIT and m.deadline == 5000
+    assert m.on_timer(4999) == 0 and m.state == machine.INIT
+    assert m.on_link(100, False) == 0 and m.on_link(200, True) == 0  # remembered, no transition
+    actions = m.on_timer(5000)
+    assert actions == machine.TRANSITION and m.state == machine.BACKUP and m.reason == machine.R_START
+    assert m.deadline == 5000 + m.master_down_ms()
+
+
+def test_a_boot_hold_that_ends_without_carrier_waits_in_init_for_it():
+    m = machine.Machine(1)
+    m.start(0, True, hold_ms=1000)
+    m.on_link(10, False)
+    assert m.on_timer(1000) == 0 and m.state == machine.INIT and m.deadline is None
+    assert m.on_link(1500, True) == machine.TRANSITION and m.state == machine.BACKUP
+    assert m.reason == machine.R_LINK_UP
+
+
+def test_stop_during_a_boot_hold_disarms_it():
+    m = machine.Machine(1)
+    m.start(0, True, hold_ms=1000)
+    assert m.stop(10) == 0 and m.deadline is None and m.on_timer(2000) == 0 and m.state == machine.INIT

@@ -91,7 +91,7 @@ def test_the_daemon_hands_ticks_functions_no_computed_period():
         with open(path) as f:
             calls += sum(1 for _ in _tick_calls(ast.parse(f.read())))
         problems += _problems(path)
-    assert calls > 20  # the scan sees the daemon's timers
+    assert calls > 15  # the scan sees the daemon's timers (18 when machine.py arms its timer in one place)
     assert problems == []
 
 

@@ -36,7 +36,7 @@ def test_no_up_delay_means_at_once():
 def test_ping_target_fails_after_fall_misses_and_recovers_after_rise_replies():
     t = track.PingTracker("home", "192.0.2.1", 1000, rise=2, fall=3, ticks=clock)
     t.start(0)
-    assert t.due(0) and not t.failed
+    assert t.deadline == 0 and not t.failed  # due at once
     now = 0
     changes = []
     for _ in range(4):  # four requests, none answered: the third miss fails it

@@ -13,14 +13,14 @@ def random_counter():
         return f.read(wire.COUNTER_LEN)
 
 
-class Group:
+class Vhid:
     def __init__(self, cfg, iface, source4, source6, counter, drop_kinds):
         self.cfg = cfg
         self.iface = iface
         self.vhid = cfg.vhid
         self.machine = machine.Machine(cfg.vhid, cfg.advbase, cfg.advskew, cfg.preempt,
                                        cfg.demote, cfg.deadratio, preempt_delay_ms=cfg.preempt_delay * 1000)
-        self.demotion_reasons = []  # why the group is demoted, for status
+        self.demotion_reasons = []  # why its demotion group is demoted, for status
         self.source4 = source4  # packed; also our tie-break address on IPv4
         self.source6 = source6  # our link-local, the tie-break address on IPv6 (or None)
         self.counter = counter  # constant per configuration, as OpenBSD's replay cookie
@@ -58,8 +58,8 @@ class Group:
         self.drops = [0] * drop_kinds
         self.transitions = 0
         self.conflicts = 0  # other masters heard while master (split brains healed)
-        self.last_conflict = None
-        self.since = int(time.time())
+        self.last_conflict = None  # epoch seconds, for status (the machine's times are ticks)
+        self.since = int(time.time())  # epoch seconds of the last transition
 
     @staticmethod
     def _destinations(cfg, ifindex):

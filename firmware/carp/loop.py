@@ -1,0 +1,196 @@
+"""The event loop: one poll over every socket, timer and control request.
+
+A turn (step): wait for the first of an advertisement, a link event, a ping
+reply, a control request or the next deadline; hand what is readable to its
+reader (advertisements: datapath.DataPath.drain); run what is due (machines:
+Machine.on_timer -> DataPath.act; trackers); write the status document if
+something it shows changed (report.py); under a flood, pause so that packets
+gather and are read in batches (pace).
+
+Pacing under a flood of packets that pass the kernel filter (right length,
+TTL and vhid: forged advertisements). A wake-up costs more than the packets
+it reads, so when more than FLOOD_PACKETS arrive within FLOOD_WINDOW_MS the
+loop pauses after each turn and then reads what gathered in one go, as
+libpcap's block timeout does for ucarp. The pause ends at the next timer,
+after FLOOD_PAUSE_MS, on a stop, reload or link event, or when a sampling
+socket (the same kernel filter, passing one packet in SAMPLE_ONE_IN at
+random) becomes readable: about SAMPLE_ONE_IN packets have gathered by then,
+at any rate. So a slow flood is read in large batches, a fast one in batches
+of about SAMPLE_ONE_IN, and the receive queue (thousands of packets) never
+overflows: a live master is never missed, only handled late.
+"""
+import select
+
+from carp import clock
+from carp.abi import EAGAIN
+
+FLOOD_WINDOW_MS = 100
+FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
+FLOOD_PAUSE_MS = 100
+SAMPLE_ONE_IN = 128
+DRAIN_READS = 256  # datagrams per wake-up, at most
+
+
+class Loop:
+    def __init__(self, events_fd, vhids, interfaces, datapath, tracking, report, write_status, reload):
+        """vhids and interfaces: the daemon's lists (changed in place on a
+        reload); write_status(): write the document now; reload(): re-read
+        the configuration and apply it."""
+        self.vhids = vhids
+        self.interfaces = interfaces
+        self.datapath = datapath
+        self.tracking = tracking
+        self.report = report
+        self.write_status = write_status
+        self.reload = reload
+        self.stopping = False
+        self.by_fd = {}  # a CARP socket's fd -> its Interface
+        self.control = {}  # fd -> function reading one control request
+        self.samplers = []  # every interface's sampling sockets (see SAMPLE_ONE_IN)
+        self.poller = select.poll()
+        self.ipoll = getattr(self.poller, "ipoll", None) or self.poller.poll
+        self.events_fd = events_fd
+        self.poller.register(events_fd, select.POLLIN)
+        # What ends a flood pause early: stop/reload requests and link events,
+        # not packets. (A poll, not a sleep: MicroPython's sleep_ms may spin.)
+        self.pause_poller = select.poll()
+        self.pause_poller.register(events_fd, select.POLLIN)
+        self.pause_poll = getattr(self.pause_poller, "ipoll", None) or self.pause_poller.poll
+        self.window_start = clock.ticks_ms()
+        self.window_packets = 0
+        self.packets_per_s = 0  # in the last full window, for status
+        self.flooded = False
+        self.floods = 0  # windows spent pacing, for status
+
+    # -- what is watched ------------------------------------------------------
+    def watch(self, iface, sock, sampler):
+        """A CARP socket of iface, and its sampling twin."""
+        self.by_fd[sock.fileno()] = iface
+        self.poller.register(sock.fileno(), select.POLLIN)
+        self.samplers.append(sampler)
+        self.pause_poller.register(sampler.fileno(), select.POLLIN)
+
+    def forget(self, iface):
+        for fd in iface.fds():
+            self.poller.unregister(fd)
+            del self.by_fd[fd]
+        for sampler in iface.samplers():
+            self.pause_poller.unregister(sampler.fileno())
+            self.samplers.remove(sampler)
+
+    def watch_control(self, fd, read_request):
+        """read_request(fd) -> 'stop', 'reload', 'status' or None (nothing to do)."""
+        self.control[fd] = read_request
+        self.poller.register(fd, select.POLLIN)
+        self.pause_poller.register(fd, select.POLLIN)
+
+    def load(self):
+        """(packets per second in the last window, windows spent pacing), for status."""
+        return self.packets_per_s, self.floods
+
+    # -- one turn -------------------------------------------------------------
+    def run(self):
+        try:
+            while not self.stopping:
+                self.step()
+        except KeyboardInterrupt:  # MicroPython turns SIGINT into this
+            pass
+
+    def step(self):
+        """Wait for a packet, an event or the next deadline, and act on it."""
+        for fd, _event in self.ipoll(self.poll_timeout(clock.ticks_ms())):
+            self.handle(fd)
+        now = clock.ticks_ms()
+        self.run_timers(now)
+        if self.report.due(now):
+            self.write_status()
+        self.pace(now)
+
+    def handle(self, fd):
+        """A descriptor is readable: a packet, a link event, a ping reply, or a control request."""
+        iface = self.by_fd.get(fd)
+        if iface is not None:
+            # At rest one read per wake-up: the read that would only say
+            # "empty" is a syscall too (poll() comes back at once if more
+            # are queued).
+            v6 = iface.carp6 is not None and fd == iface.carp6.fileno()
+            self.window_packets += self.datapath.drain(iface, v6, DRAIN_READS if self.flooded else 1)
+            if self.window_packets > FLOOD_PACKETS:
+                self.flooded = True  # at once: a flood's first window is read in batches too
+        elif fd == self.events_fd:
+            self.on_link_events(clock.ticks_ms())
+        elif fd == self.tracking.icmp_fd:
+            self.tracking.on_icmp(self.datapath.inbox.buf, self.vhids, clock.ticks_ms())
+        else:
+            request = self.control[fd](fd)
+            if request == "stop":
+                self.stopping = True
+            elif request == "reload":
+                self.reload()
+            elif request == "status":
+                self.report.wanted = True
+
+    def on_link_events(self, now):
+        self.tracking.on_link_events(self.interfaces, self.vhids, now)
+
+    def run_timers(self, now):
+        if self.tracking.trackers:
+            self.tracking.run_due(self.vhids, now)
+        for vhid in self.vhids:
+            deadline = vhid.machine.deadline
+            if deadline is not None and clock.ticks_diff(now, deadline) >= 0:
+                self.datapath.act(vhid, vhid.machine.on_timer(now))
+
+    def poll_timeout(self, now):
+        """Milliseconds to the next deadline (-1: none). One more than the
+        difference: poll() may return within the last millisecond tick, and
+        a turn that finds nothing due is a wasted wake-up."""
+        timeout = -1
+        for t in self.tracking.trackers:
+            if t.deadline is not None:
+                left = clock.ticks_diff(t.deadline, now)
+                if left < 0:
+                    left = 0
+                if timeout < 0 or left < timeout:
+                    timeout = left
+        for vhid in self.vhids:
+            deadline = vhid.machine.deadline
+            if deadline is not None:
+                left = clock.ticks_diff(deadline, now)
+                if left < 0:
+                    left = 0
+                if timeout < 0 or left < timeout:
+                    timeout = left
+        return timeout + 1 if timeout > 0 else timeout
+
+    # -- flood pacing -----------------------------------------------------------
+    def pace(self, now):
+        """Under a flood, let packets gather before the next turn."""
+        elapsed = clock.ticks_diff(now, self.window_start)
+        if elapsed >= FLOOD_WINDOW_MS:
+            self.packets_per_s = self.window_packets * 1000 // elapsed
+            self.flooded = self.window_packets > FLOOD_PACKETS
+            if self.flooded:
+                self.floods += 1
+            self.window_packets = 0
+            self.window_start = now
+        if self.flooded:
+            pause = self.poll_timeout(now)
+            if pause < 0 or pause > FLOOD_PAUSE_MS:
+                pause = FLOOD_PAUSE_MS
+            if pause:
+                for sampler in self.samplers:
+                    self.discard(sampler)
+                self.pause_poll(pause)
+
+    def discard(self, sock):
+        """Empty a sampling socket: only its becoming readable matters."""
+        buf = self.datapath.inbox.buf
+        for _ in range(DRAIN_READS):
+            try:
+                if not sock.read_into(buf):
+                    return
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:
+                    return
+                raise
