@@ -2,7 +2,7 @@
 changing /etc/config/carp, with the jsonfilter OpenWrt 25.12.0 shipped
 (ignores stdin, openwrt/packages#28873) and a fixed one.
 
-carpd runs in the lab (tests/lab/carpctl.start_carp_uci, MicroPython, as the
+carpd runs in the lab (board/lab/carpctl.start_carp_uci, MicroPython, as the
 `carp` package runs it). The init script runs under busybox ash with the
 OpenWrt doubles of tests/package/fakeroot (each says what real behaviour it
 keeps): ubus answers that procd runs the instance, jsonfilter is the broken
