@@ -33,7 +33,6 @@ _SOCKET_OPTIONS = {
     "SO_RCVBUFFORCE": (33, 33),
     "SO_BINDTODEVICE": (25, 25),
     "SO_ATTACH_FILTER": (26, 26),
-    "SO_PRIORITY": (12, 12),
 }
 # (generic, MIPS): asm-generic/errno*.h and arch/mips/include/uapi/asm/errno.h
 _ERRNOS = {
@@ -56,7 +55,6 @@ SO_RCVBUF = _pick(socket, "SO_RCVBUF", _SOCKET_OPTIONS)
 SO_RCVBUFFORCE = _pick(socket, "SO_RCVBUFFORCE", _SOCKET_OPTIONS)
 SO_BINDTODEVICE = _pick(socket, "SO_BINDTODEVICE", _SOCKET_OPTIONS)
 SO_ATTACH_FILTER = _pick(socket, "SO_ATTACH_FILTER", _SOCKET_OPTIONS)
-SO_PRIORITY = _pick(socket, "SO_PRIORITY", _SOCKET_OPTIONS)
 
 EAGAIN = _pick(errno, "EAGAIN", _ERRNOS)
 ENODEV = _pick(errno, "ENODEV", _ERRNOS)

@@ -4,14 +4,7 @@ One IPPROTO_CARP socket per interface both receives (every CARP packet on
 the device, IP header included) and sends. We write the IPv4 header
 ourselves (IP_HDRINCL): the source is the configured address without binding
 the socket to it (a bound raw socket would not see multicast), TTL 255, TOS
-0x10 and DF as the BSDs send.
-
-Advertisements to 224.0.0.18 leave through a link-layer socket instead
-(MulticastLink), as ucarp sends them: a raw IP send looks up and allocates a
-multicast route for every packet and passes the netfilter hooks, and was the
-larger part of an idle master's CPU. The header is complete for that path
-(length and checksum: ipv4_header); unicast peers keep the raw IP socket, which
-resolves their neighbour and fills in ID, length and checksum itself.
+0x10 and DF as the BSDs send; the kernel fills in ID, length and checksum.
 """
 import socket
 import struct
@@ -20,8 +13,8 @@ from carp import kfilter, packet, sockaddr, wire
 from carp.abi import (AF_INET, AF_INET6, AF_PACKET, EAGAIN, IP_ADD_MEMBERSHIP, IP_HDRINCL, IP_MULTICAST_IF,
                       IP_MULTICAST_LOOP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IP, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
                       IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS,
-                      SO_ATTACH_FILTER, SO_BINDTODEVICE, SO_PRIORITY, SO_RCVBUF, SO_RCVBUFFORCE, SOCK_DGRAM,
-                      SOCK_RAW, SOL_SOCKET)
+                      SO_ATTACH_FILTER, SO_BINDTODEVICE, SO_RCVBUF, SO_RCVBUFFORCE, SOCK_DGRAM, SOCK_RAW,
+                      SOL_SOCKET)
 
 IP_HEADER_LEN = packet.IPV4_HEADER_LEN
 ADVERT_PACKET_LEN = IP_HEADER_LEN + wire.HEADER_LEN  # 56
@@ -31,10 +24,6 @@ FLAG_DF = 0x40
 ETH_P_ARP = 0x0806
 ETH_P_IP = 0x0800
 ARP_FRAME_LEN = 60  # minimum Ethernet frame, padded
-MCAST_V4_MAC = b"\x01\x00\x5e\x00\x00\x12"  # 224.0.0.18 (RFC 1112 6.4)
-# The skb priority the IP stack gives TOS 0x10 (rt_tos2priority:
-# TC_PRIO_INTERACTIVE): the link-layer path keeps the qdisc band it had.
-PRIORITY_INTERACTIVE = 6
 
 
 # Receive queue of a CARP socket: about 3,600 packets at the 832 bytes of
@@ -119,72 +108,18 @@ def _mreqn(group4, ifindex):
 
 
 def ipv4_header(buf, src4, dst4):
-    """Our IPv4 header for an advertisement to dst4, complete: ID 0 (DF is
-    set, RFC 6864), length and checksum as MulticastLink sends it. The raw IP
-    socket rewrites ID, length and checksum (a unicast peer's address is
-    patched in later), so the same header serves both."""
+    """The constant part of our IPv4 header (ID, length, checksum: kernel)."""
     buf[0] = 0x45
     buf[1] = TOS_LOWDELAY
-    buf[2] = 0
-    buf[3] = ADVERT_PACKET_LEN
-    buf[4] = buf[5] = 0
     buf[6] = FLAG_DF
-    buf[7] = 0
     buf[8] = wire.TTL
     buf[9] = wire.PROTO_CARP
-    buf[10] = buf[11] = 0
     for i in range(4):
         buf[12 + i] = src4[i]
         buf[16 + i] = dst4[i]
-    total = wire.checksum(buf, 0, IP_HEADER_LEN)
-    buf[10] = total >> 8
-    buf[11] = total & 0xFF
 
 
-def link_address(ifname, ifindex, protocol, mac):
-    """sockaddr_ll to send one frame to mac on the interface."""
-    if sockaddr.MICROPYTHON:
-        sa = bytearray(sockaddr.packet(ifname, ifindex, protocol))
-        sa[11] = len(mac)  # sll_halen (after family, protocol, ifindex, hatype, pkttype)
-        sa[12:12 + len(mac)] = mac
-        return bytes(sa)
-    return (ifname, protocol, 0, 0, bytes(mac))
-
-
-class MulticastLink:
-    """Sends IPv4 packets to 224.0.0.18 straight to the device, the kernel
-    adding only the Ethernet header: no route lookup, no netfilter. Protocol
-    0: the socket receives nothing, so no copy of the device's traffic is
-    made for it."""
-
-    def __init__(self, ifname, ifindex):
-        s = socket.socket(AF_PACKET, SOCK_DGRAM, 0)
-        self.sock = s
-        s.setsockopt(SOL_SOCKET, SO_PRIORITY, PRIORITY_INTERACTIVE)
-        s.setblocking(False)
-        self.address = link_address(ifname, ifindex, ETH_P_IP, MCAST_V4_MAC)
-        self.sendto = s.sendto
-
-    def close(self):
-        self.sock.close()
-
-
-class _CarpSend:
-    """sendto(packet, addr) of a CARP socket: 224.0.0.18 through the link
-    layer, a unicast peer through the raw IP socket. No allocation."""
-
-    def _setup_send(self, s, ifname, ifindex):
-        self.ip_sendto = s.sendto
-        self.multicast = sockaddr.inet4(wire.MCAST_V4)
-        self.link = MulticastLink(ifname, ifindex)
-
-    def sendto(self, packet, addr):
-        if addr == self.multicast:
-            return self.link.sendto(packet, self.link.address)
-        return self.ip_sendto(packet, addr)
-
-
-class CarpSocket(FilteredSocket, _CarpSend):
+class CarpSocket(FilteredSocket):
     """IPv4 CARP of one device: receives (IP header first) and sends."""
 
     packet_len = packet.IPV4_PACKET_LEN
@@ -198,14 +133,10 @@ class CarpSocket(FilteredSocket, _CarpSend):
         s.setsockopt(IPPROTO_IP, IP_MULTICAST_IF, _mreqn(b"\0\0\0\0", ifindex))
         s.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0)
         s.setsockopt(IPPROTO_IP, IP_ADD_MEMBERSHIP, _mreqn(wire.MCAST_V4, ifindex))
-        self._setup_send(s, ifname, ifindex)
-
-    def close(self):
-        self.link.close()
-        self.sock.close()
+        self.sendto = s.sendto
 
 
-class CarpSender(_CarpSend):
+class CarpSender:
     """Send-only IPv4 CARP socket on a virtual MAC device (vmac.py): the
     frames leave with that device's MAC. Carpd still receives on the parent."""
 
@@ -218,10 +149,9 @@ class CarpSender(_CarpSend):
         s.setsockopt(IPPROTO_IP, IP_MULTICAST_LOOP, 0)
         s.setsockopt(SOL_SOCKET, SO_RCVBUF, SEND_ONLY_QUEUE_BYTES)  # never read
         s.setblocking(False)
-        self._setup_send(s, ifname, ifindex)
+        self.sendto = s.sendto
 
     def close(self):
-        self.link.close()
         self.sock.close()
 
 
