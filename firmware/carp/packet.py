@@ -23,40 +23,60 @@ one compare, without the checksum loop or an HMAC.
 """
 from carp import wire
 
-ACCEPTED = -1
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(value):
+        return value
+
+# Constants the parse reads (MicroPython compiles a const() name used in
+# this module as its value: no global or module-attribute lookup per packet).
+# The wire's values are spelled out here for that reason; test_packet.py
+# checks them against wire.py.
+_TTL = const(255)
+_PROTO_CARP = const(112)
+_HEADER_LEN = const(36)
+_VERSION = const(2)
+_AUTHLEN = const(7)
+_OFF_VHID = const(1)
+_OFF_AUTHLEN = const(3)
+_OFF_COUNTER = const(8)
+_COUNTER_LEN = const(8)
+
+ACCEPTED = const(-1)
 
 # Drop reasons: counters are indexed by these. The first seven keep their
 # names from earlier releases (status documents, LuCI, scripts read them).
-DROP_SHORT = 0
-DROP_TTL = 1
-DROP_VERSION = 2
-DROP_VHID = 3
-DROP_CHECKSUM = 4
-DROP_OWN = 5
-DROP_HMAC = 6
-DROP_LENGTH = 7
-DROP_TRAILING = 8
-DROP_TYPE = 9
-DROP_AUTHLEN = 10
-DROP_PEER = 11
+DROP_SHORT = const(0)
+DROP_TTL = const(1)
+DROP_VERSION = const(2)
+DROP_VHID = const(3)
+DROP_CHECKSUM = const(4)
+DROP_OWN = const(5)
+DROP_HMAC = const(6)
+DROP_LENGTH = const(7)
+DROP_TRAILING = const(8)
+DROP_TYPE = const(9)
+DROP_AUTHLEN = const(10)
+DROP_PEER = const(11)
 DROP_REASONS = ("short", "bad_ttl", "bad_version", "unknown_vhid", "bad_checksum", "own_packet", "bad_hmac",
                 "bad_length", "trailing_bytes", "bad_type", "bad_authlen", "unknown_peer")
 
-IPV4_HEADER_LEN = 20
-IPV6_HEADER_LEN = 40
-IPV4_PACKET_LEN = IPV4_HEADER_LEN + wire.HEADER_LEN  # 56
-IPV6_PACKET_LEN = IPV6_HEADER_LEN + wire.HEADER_LEN  # 76
-VERSION_IHL = 0x45  # IPv4 without options: no CARP implementation sends any
-VERSION_TYPE = (wire.VERSION << 4) | wire.TYPE_ADVERTISEMENT  # 0x21
+IPV4_HEADER_LEN = const(20)
+IPV6_HEADER_LEN = const(40)
+IPV4_PACKET_LEN = const(IPV4_HEADER_LEN + _HEADER_LEN)  # 56
+IPV6_PACKET_LEN = const(IPV6_HEADER_LEN + _HEADER_LEN)  # 76
+VERSION_IHL = const(0x45)  # IPv4 without options: no CARP implementation sends any
+VERSION_TYPE = const(0x21)  # version 2, type 1 (advertisement)
 
 # Where the fields sit in an IPv4 or IPv6 packet
-OFF4_TOTAL_LENGTH = 2
-OFF4_TTL = 8
-OFF4_SOURCE = 12
-OFF6_PAYLOAD_LENGTH = 4
-OFF6_NEXT_HEADER = 6
-OFF6_HOP_LIMIT = 7
-OFF6_SOURCE = 8
+OFF4_TOTAL_LENGTH = const(2)
+OFF4_TTL = const(8)
+OFF4_SOURCE = const(12)
+OFF6_PAYLOAD_LENGTH = const(4)
+OFF6_NEXT_HEADER = const(6)
+OFF6_HOP_LIMIT = const(7)
+OFF6_SOURCE = const(8)
 
 
 class Inbox:
@@ -99,8 +119,8 @@ class Inbox:
         buf = self.buf
         if n < IPV6_PACKET_LEN:
             return DROP_SHORT
-        if ((buf[OFF6_PAYLOAD_LENGTH] << 8) | buf[OFF6_PAYLOAD_LENGTH + 1]) != wire.HEADER_LEN \
-                or buf[OFF6_NEXT_HEADER] != wire.PROTO_CARP:
+        if ((buf[OFF6_PAYLOAD_LENGTH] << 8) | buf[OFF6_PAYLOAD_LENGTH + 1]) != _HEADER_LEN \
+                or buf[OFF6_NEXT_HEADER] != _PROTO_CARP:
             return DROP_LENGTH
         if n != IPV6_PACKET_LEN:
             return DROP_TRAILING
@@ -110,15 +130,15 @@ class Inbox:
         """The checks both families share, cheapest first. header: a view of
         the 36 CARP bytes at buf[off:]."""
         buf = self.buf
-        if hop_limit != wire.TTL:
+        if hop_limit != _TTL:
             return DROP_TTL
-        if buf[off] >> 4 != wire.VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
+        if buf[off] >> 4 != _VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
             return DROP_VERSION
         if buf[off] != VERSION_TYPE:
             return DROP_TYPE
-        if buf[off + wire.OFF_AUTHLEN] != wire.AUTHLEN:
+        if buf[off + _OFF_AUTHLEN] != _AUTHLEN:
             return DROP_AUTHLEN
-        vhid = by_vhid[buf[off + wire.OFF_VHID]]
+        vhid = by_vhid[buf[off + _OFF_VHID]]
         if vhid is None:
             return DROP_VHID
         self.vhid = vhid
@@ -126,9 +146,9 @@ class Inbox:
             return DROP_PEER
         verdict = vhid.repeat_verdict(header)
         if verdict == UNSEEN:
-            if wire.checksum(buf, off, wire.HEADER_LEN) != 0:
+            if wire.checksum(buf, off, _HEADER_LEN) != 0:
                 return DROP_CHECKSUM
-            if wire.equal_at(buf, off + wire.OFF_COUNTER, vhid.counter, wire.COUNTER_LEN):
+            if wire.equal_at(buf, off + _OFF_COUNTER, vhid.counter, _COUNTER_LEN):
                 return DROP_OWN  # our own advertisement came back: a loop
             verdict = ACCEPTED if vhid.mac_ok(buf, off) else DROP_HMAC
             vhid.remember_verdict(header, verdict == ACCEPTED)
@@ -139,4 +159,4 @@ class Inbox:
         return verdict
 
 
-UNSEEN = -2  # repeat_verdict: not the same 36 bytes as a last verdict
+UNSEEN = const(-2)  # repeat_verdict: not the same 36 bytes as a last verdict

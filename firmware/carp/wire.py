@@ -134,21 +134,34 @@ def build_advert(buf, off, vhid, advbase, advskew, demote, counter, mac):
     buf[off + OFF_VERSION_TYPE] = (VERSION << 4) | TYPE_ADVERTISEMENT
     buf[off + OFF_VHID] = vhid
     buf[off + OFF_AUTHLEN] = AUTHLEN
+    buf[off + OFF_ADVSKEW] = advskew
+    buf[off + OFF_DEMOTE] = demote
+    buf[off + OFF_ADVBASE] = advbase
     for i in range(COUNTER_LEN):
         buf[off + OFF_COUNTER + i] = counter[i]
     for i in range(MAC_LEN):
         buf[off + OFF_MAC + i] = mac[i]
-    set_timing(buf, off, advbase, advskew, demote)
-
-
-def set_timing(buf, off, advbase, advskew, demote):
-    """Patch the fields the MAC does not cover, then the checksum. No allocation."""
-    buf[off + OFF_ADVSKEW] = advskew
-    buf[off + OFF_DEMOTE] = demote
-    buf[off + OFF_ADVBASE] = advbase
     buf[off + OFF_CHECKSUM] = 0
     buf[off + OFF_CHECKSUM + 1] = 0
     total = checksum(buf, off, HEADER_LEN)
+    buf[off + OFF_CHECKSUM] = total >> 8
+    buf[off + OFF_CHECKSUM + 1] = total & 0xFF
+
+
+def set_timing(buf, off, advbase, advskew, demote):
+    """Patch the fields the MAC does not cover in an advertisement that
+    build_advert wrote, and update its checksum for the two 16-bit words they
+    sit in (RFC 1624: HC' = ~(~HC + ~m + m')) instead of summing all 36
+    bytes again: this runs for every advertisement sent. No allocation."""
+    w = off + OFF_ADVSKEW  # advskew, authlen | demote, advbase
+    total = (~((buf[off + OFF_CHECKSUM] << 8) | buf[off + OFF_CHECKSUM + 1]) & 0xFFFF) \
+        + (~((buf[w] << 8) | buf[w + 1]) & 0xFFFF) + (~((buf[w + 2] << 8) | buf[w + 3]) & 0xFFFF)
+    buf[off + OFF_ADVSKEW] = advskew
+    buf[off + OFF_DEMOTE] = demote
+    buf[off + OFF_ADVBASE] = advbase
+    total += ((advskew << 8) | buf[w + 1]) + ((demote << 8) | advbase)
+    total = (total & 0xFFFF) + (total >> 16)
+    total = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
     buf[off + OFF_CHECKSUM] = total >> 8
     buf[off + OFF_CHECKSUM + 1] = total & 0xFF
 

@@ -149,3 +149,14 @@ def test_the_sampling_filter_passes_one_in_n_of_what_the_filter_passes(rx):
     passed = sum(bpf.run(sampled, valid(4), random=draws.getrandbits(32)) > 0 for _ in range(64000))
     assert 800 < passed < 1200  # 1000 expected
     assert bpf.run(sampled, valid(4, vhid=9), random=0) == 0  # and nothing the filter drops
+
+
+def test_the_parse_constants_spell_the_wire_values():
+    """packet.py repeats wire.py's numbers as const() (MicroPython folds them
+    into the parse): the two must never drift apart."""
+    from carp import wire
+    for name in ("TTL", "PROTO_CARP", "HEADER_LEN", "VERSION", "AUTHLEN", "OFF_VHID", "OFF_AUTHLEN",
+                 "OFF_COUNTER", "COUNTER_LEN"):
+        assert getattr(packet, "_" + name) == getattr(wire, name), name
+    assert packet.VERSION_TYPE == (wire.VERSION << 4) | wire.TYPE_ADVERTISEMENT
+    assert packet.IPV4_PACKET_LEN == 20 + wire.HEADER_LEN and packet.IPV6_PACKET_LEN == 40 + wire.HEADER_LEN

@@ -106,6 +106,22 @@ def test_patched_timing_always_leaves_a_valid_checksum(vhid, advbase, advskew, d
     assert (ad.counter, ad.mac) == (counter, mac)
 
 
+@given(vhid=st.integers(1, 255), counter=st.binary(min_size=8, max_size=8), mac=st.binary(min_size=20, max_size=20),
+       timings=st.lists(st.tuples(st.integers(0, 255), st.integers(0, 255), st.integers(0, 255)), min_size=1,
+                        max_size=8))
+def test_timing_patched_again_and_again_checksums_as_a_fresh_advertisement(vhid, counter, mac, timings):
+    """set_timing updates the previous checksum (RFC 1624): after any series
+    of patches the header verifies, as one built from scratch does."""
+    buf = bytearray(36)
+    wire.build_advert(buf, 0, vhid, 1, 0, 0, counter, mac)
+    for advbase, advskew, demote in timings:
+        wire.set_timing(buf, 0, advbase, advskew, demote)
+        fresh = bytearray(36)
+        wire.build_advert(fresh, 0, vhid, advbase, advskew, demote, counter, mac)
+        assert wire.checksum(buf, 0, 36) == 0
+        assert buf[:6] == fresh[:6] and buf[8:] == fresh[8:]
+
+
 @given(st.binary(min_size=36, max_size=36))
 def test_checksum_detects_any_single_bit_flip(data):
     buf = bytearray(data)
