@@ -82,9 +82,9 @@ OFF6_SOURCE = const(8)
 class Inbox:
     """The receive buffer and what the last parse found in it.
 
-    After ACCEPTED: vhid (the group.Group it is for), carp (offset of its
+    After ACCEPTED: vhid (the vhid.Vhid it is for), carp (offset of its
     CARP header), source and source_len (offset and length of the IP source
-    address). After a drop, vhid is the group it was for once known, else
+    address). After a drop, vhid is the Vhid it was for once known, else
     None. Made once; parsing allocates nothing."""
 
     def __init__(self, size=128):

@@ -28,10 +28,10 @@ ARP_FRAME_LEN = 60  # minimum Ethernet frame, padded
 
 # Receive queue of a CARP socket: about 3,600 packets at the 832 bytes of
 # truesize measured on veth (about 1 KB with common drivers). A flood pause
-# (daemon.py) ends when about 128 have gathered, so it never fills; the kernel
+# (loop.py) ends when about 128 have gathered, so it never fills; the kernel
 # doubles what we ask for, and charges only what is queued.
 RECEIVE_QUEUE_BYTES = 3 * 1024 * 1024 // 2
-# A sampling socket (daemon.py's pacing) only has to become readable, and
+# A sampling socket (loop.py's pacing) only has to become readable, and
 # ping replies come a few per second.
 SMALL_QUEUE_BYTES = 4096
 # What a send-only socket may queue: nothing we read, so the minimum.

@@ -140,7 +140,7 @@ def test_the_mac_compare_looks_at_every_byte():
 
 
 def test_the_sampling_filter_passes_one_in_n_of_what_the_filter_passes(rx):
-    """What ends a flood pause (daemon.py): the same program behind a draw of
+    """What ends a flood pause (loop.py): the same program behind a draw of
     the kernel's random number, so a sender cannot choose to be skipped."""
     import random
     from tests import bpf
