@@ -34,6 +34,7 @@ class Interface:
         # The same filter, one packet in sample_one_in: what ends a flood pause (loop.py).
         self.carp_sample = rawsock.CarpSocket(link.name, link.index, rawsock.SMALL_QUEUE_BYTES)
         self.carp6 = None  # IPv6 sockets only when a vhid here uses IPv6
+        self.carp6_fd = -1  # its fd: which socket woke the loop, without a call per wake-up
         self.carp6_sample = None
         self.carp6_send = None
         self.nd = None
@@ -45,6 +46,7 @@ class Interface:
             self.carp6_send = rawsock.Carp6Sender(self.name, self.index)
             self.nd = rawsock.NdSocket(self.name, self.index)
             self.carp6 = rawsock.Carp6Receiver(self.name, self.index)
+            self.carp6_fd = self.carp6.fileno()
             self.carp6_sample = rawsock.Carp6Receiver(self.name, self.index, rawsock.SMALL_QUEUE_BYTES)
 
     def update_filters(self):

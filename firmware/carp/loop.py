@@ -113,8 +113,8 @@ class Loop:
             # At rest one read per wake-up: the read that would only say
             # "empty" is a syscall too (poll() comes back at once if more
             # are queued).
-            v6 = iface.carp6 is not None and fd == iface.carp6.fileno()
-            self.window_packets += self.datapath.drain(iface, v6, DRAIN_READS if self.flooded else 1)
+            self.window_packets += self.datapath.drain(iface, fd == iface.carp6_fd,
+                                                       DRAIN_READS if self.flooded else 1)
             if self.window_packets > FLOOD_PACKETS:
                 self.flooded = True  # at once: a flood's first window is read in batches too
         elif fd == self.events_fd:

@@ -122,12 +122,22 @@ def test_the_document_is_written_piece_by_piece_as_json_dumps_would():
     file on byte for byte."""
     import json
     from carp import status
-    doc = {"version": "1", "vhids": [{"name": "lan", "drops": {}, "rx": 3, "addresses": ["a\"b", "ü"]}],
-           "memory": None, "hooks": {"sent": 1}, "trackers": [], "load": {"x": 1.5, "ok": True}}
-    parts = []
+    vhid = {"name": "lan", "drops": {}, "rx": 3, "addresses": ["a\"b", "ü"], "seen": None}
+    for doc in ({"version": "1", "vhids": [vhid], "memory": None, "hooks": {"sent": 1}, "trackers": [],
+                 "load": {"x": 1.5, "ok": True}},
+                {"vhids": [dict(vhid, vhid=n) for n in range(64)], "trackers": []},
+                {}, {"vhids": []}):
+        parts = []
 
-    class Sink:
-        write = staticmethod(parts.append)
+        class Sink:
+            write = staticmethod(parts.append)
 
-    status._dump(Sink(), doc)
-    assert "".join(parts) == json.dumps(doc)
+        status._dump(Sink(), doc)
+        assert "".join(parts) == json.dumps(doc)
+        # 64 vhids: written in blocks, none much over WRITE_BLOCK (the
+        # largest piece is one vhid), and few of them: a write is a syscall
+        piece = len(json.dumps(dict(vhid, vhid=63)))
+        assert max(len(p) for p in parts) <= status.WRITE_BLOCK + 2 * piece
+        assert len(parts) <= len(json.dumps(doc)) // status.WRITE_BLOCK + 1
+
+
