@@ -619,7 +619,7 @@ def markdown(result):
 
 
 def targets(result):
-    """The issue's targets for carp on MicroPython, each met or not, with the
+    """The project's targets for carp on MicroPython, each met or not, with the
     figure that decides it."""
     rows = []
     ours = "carp-mpy"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A master that crashes and is respawned (issue 13, item 7), in the lab:
+"""A master that crashes and is respawned, in the lab:
 r1 (advskew 0, master) and r2 (advskew 100), both preempting; r1's daemon
 is killed with SIGKILL (its VIP stays on lan0) and started again after
 --respawn seconds, as procd does (procd waits 5 s by default). Prints, per
