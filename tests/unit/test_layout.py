@@ -38,3 +38,29 @@ def test_no_python_file_edits_sys_path():
                 if EDIT.search(line):
                     found.append("%s:%d: %s" % (os.path.relpath(path, ROOT), n, line.strip()))
     assert not found, "put the root on the path by configuration instead:\n" + "\n".join(found)
+
+
+# The design documents the project was started from live beside it, not in
+# it: a user's clone has none of them, so nothing may send a reader there.
+OUTSIDE_DOCS = re.compile(r"\.\./shared|\b(carp-wire|openwrt|field|dhcp)\.md\b")
+TEXT_SKIP = (".png", ".pcap", ".ipk", ".mpy", ".gz", ".json")
+
+
+def test_nothing_cites_documents_outside_the_repository():
+    assert OUTSIDE_DOCS.search("see openwrt.md §7") and not OUTSIDE_DOCS.search("docs/openwrt-notes.md")
+    found = []
+    for top, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in SKIP]
+        for name in files:
+            path = os.path.join(top, name)
+            if name.endswith(TEXT_SKIP) or path == __file__:
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
+            except (UnicodeDecodeError, OSError):
+                continue
+            for n, line in enumerate(text.splitlines(), 1):
+                if OUTSIDE_DOCS.search(line):
+                    found.append("%s:%d: %s" % (os.path.relpath(path, ROOT), n, line.strip()))
+    assert not found, "cite docs/ instead:\n" + "\n".join(found)
