@@ -16,6 +16,7 @@ from carp.report import log
 from carp.wire import BOW_OUT_TIMING
 
 AF_INET = sockaddr.AF_INET
+_MASTER = machine.MASTER
 
 RECEIVE_BUFFER = 128  # one datagram: sockets read exactly their packet length (76 at most)
 
@@ -125,11 +126,14 @@ class DataPath:
         advbase = buf[off + wire.OFF_ADVBASE]
         advskew = buf[off + wire.OFF_ADVSKEW]
         demote = buf[off + wire.OFF_DEMOTE]
-        ours = vhid.source4 if received.source_len == 4 else vhid.source6
         tie = machine.TIE_PEER_WINS
-        if ours is not None and m.needs_tie(advbase, advskew, demote):
-            tie = machine.tie(ours, buf, received.source)
-        self.act(vhid, m.on_advert(now, advbase, advskew, demote, tie))
+        if m.state == _MASTER:  # only a master ever looks at the tie (needs_tie)
+            ours = vhid.source4 if received.source_len == 4 else vhid.source6
+            if ours is not None and m.needs_tie(advbase, advskew, demote):
+                tie = machine.tie(ours, buf, received.source)
+        actions = m.on_advert(now, advbase, advskew, demote, tie)
+        if actions:  # as act(), a call fewer on every advertisement
+            machine.apply(actions, vhid, self)
 
     # -- out ------------------------------------------------------------------
     def act(self, vhid, actions):

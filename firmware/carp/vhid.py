@@ -144,10 +144,18 @@ class Vhid:
         return False
 
     def remember_peer(self, buf, off, length):
-        peer = self.peer4 if length == 4 else self.peer6
+        if length == 4:  # unrolled: this runs for every advertisement
+            peer = self.peer4
+            peer[0] = buf[off]
+            peer[1] = buf[off + 1]
+            peer[2] = buf[off + 2]
+            peer[3] = buf[off + 3]
+            self.peer_len = 4
+            return
+        peer = self.peer6
         for i in range(length):
             peer[i] = buf[off + i]
-        if length == 4 or self.peer_len != 4:
+        if self.peer_len != 4:
             self.peer_len = length
 
     def peer_text(self):
