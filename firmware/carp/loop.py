@@ -22,7 +22,6 @@ overflows: a live master is never missed, only handled late.
 import select
 
 from carp import clock
-from carp.abi import EAGAIN
 
 FLOOD_WINDOW_MS = 100
 FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
@@ -179,18 +178,7 @@ class Loop:
             if pause < 0 or pause > FLOOD_PAUSE_MS:
                 pause = FLOOD_PAUSE_MS
             if pause:
+                buf = self.datapath.inbox.buf
                 for sampler in self.samplers:
-                    self.discard(sampler)
+                    sampler.discard(buf, DRAIN_READS)  # only its becoming readable matters
                 self.pause_poll(pause)
-
-    def discard(self, sock):
-        """Empty a sampling socket: only its becoming readable matters."""
-        buf = self.datapath.inbox.buf
-        for _ in range(DRAIN_READS):
-            try:
-                if not sock.read_into(buf):
-                    return
-            except OSError as e:
-                if e.args and e.args[0] == EAGAIN:
-                    return
-                raise

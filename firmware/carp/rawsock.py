@@ -57,19 +57,6 @@ def attach_filter(s, program):
     s.setsockopt(SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
-def _discard_queued(s, buf):
-    """Drop what arrived before the first filter was in place (bounded)."""
-    read = sockaddr.reader(s)
-    for _ in range(10000):
-        try:
-            if not read(buf):
-                return
-        except OSError as e:
-            if e.args and e.args[0] == EAGAIN:
-                return
-            raise
-
-
 class FilteredSocket:
     """A receiving socket whose kernel filter passes datagrams of exactly
     packet_len bytes, read exactly one at a time: MicroPython's readinto
@@ -80,15 +67,28 @@ class FilteredSocket:
 
     def _setup_receive(self, s, queue_bytes):
         s.setblocking(False)
-        attach_filter(s, kfilter.drop_all())
-        _discard_queued(s, bytearray(self.packet_len + 1))
-        receive_queue(s, queue_bytes)
         # read(buf, packet_len): one datagram -> its length; 0/None or EAGAIN
         # when none is queued (the socket's own method: no call in between)
         self.read = sockaddr.reader(s)
+        attach_filter(s, kfilter.drop_all())
+        self.discard(bytearray(self.packet_len), 10000)  # what came before the filter
+        receive_queue(s, queue_bytes)
 
     def read_into(self, buf):
         return self.read(buf, self.packet_len)
+
+    def discard(self, buf, limit):
+        """Read and drop queued datagrams, at most limit, until none is left."""
+        read = self.read
+        length = self.packet_len
+        for _ in range(limit):
+            try:
+                if not read(buf, length):
+                    return
+            except OSError as e:
+                if e.args and e.args[0] == EAGAIN:
+                    return
+                raise
 
     def set_filter(self, program):
         attach_filter(self.sock, program)
