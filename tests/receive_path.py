@@ -72,10 +72,8 @@ class Receiver:
             self.counts[verdict] += 1
             return verdict, 0
         self.accepted += 1
-        g = self.inbox.vhid
-        off = self.inbox.carp
-        actions = g.machine.on_advert(now, self.buf[off + 5], self.buf[off + 2], self.buf[off + 4],
-                                      machine.TIE_PEER_WINS)
+        self.inbox.tie = machine.TIE_PEER_WINS
+        actions = self.inbox.vhid.machine.on_advert(now, self.inbox)
         return verdict, actions
 
 

@@ -11,7 +11,7 @@ heap-allocated int) as garbage instead of raising.
 import heapq
 import socket
 
-from carp import clock, machine
+from carp import clock, machine, tiebreak
 from carp.wire import BOW_OUT_TIMING
 
 
@@ -143,8 +143,8 @@ class Lan:
                     self.drop_next[name] -= 1
                     continue
                 advbase, advskew, demote, src = advert
-                tie = machine.tie(r.addr, src, 0)
-                self._apply(r, r.machine.on_advert(self.ticks(), advbase, advskew, demote, tie))
+                tie = tiebreak.tie(r.addr, src, 0)
+                self._apply(r, r.machine.on_advert(self.ticks(), machine.PeerAdvert(advbase, advskew, demote, tie)))
             else:
                 self.time, r = timer
                 self._apply(r, r.machine.on_timer(self.ticks()))

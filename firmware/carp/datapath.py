@@ -10,13 +10,14 @@ and send paths allocate nothing on MicroPython: packets are read into and
 sent from preallocated buffers, drops are counted in lists of small ints,
 and machines answer with an int of action bits.
 """
-from carp import clock, kfilter, machine, packet, rawsock, sockaddr, wire
-from carp.abi import EAGAIN
+from carp import clock, kfilter, machine, packet, rawsock, sockaddr, tiebreak, wire
 from carp.report import log
 from carp.wire import BOW_OUT_TIMING
 
 AF_INET = sockaddr.AF_INET
 _MASTER = machine.MASTER
+ACCEPTED = packet.ACCEPTED
+TIE_PEER_WINS = tiebreak.TIE_PEER_WINS
 
 RECEIVE_BUFFER = 128  # one datagram: sockets read exactly their packet length (76 at most)
 
@@ -85,55 +86,55 @@ class DataPath:
     def drain(self, iface, v6, reads):
         """Read one of iface's sockets, at most `reads` datagrams (it stops
         when empty), one datagram and one verdict at a time. -> datagrams
-        read. (A flag, not a bound method, picks the family: no allocation.)"""
-        inbox = self.inbox
-        buf = inbox.buf
-        sock = iface.carp6 if v6 else iface.carp
-        read = sock.read
-        length = sock.packet_len
-        by_vhid = iface.by_vhid
-        drops = self.drops
+        read. (A flag, not a bound method, picks the family: no allocation.)
+
+        This and the methods it calls keep their MicroPython frames within 11
+        words (test_frames.py): a larger frame is allocated on the heap for
+        every call, hence the small methods."""
         count = 0
-        for _ in range(reads):
-            try:
-                n = read(buf, length)
-            except OSError as e:
-                if e.args and e.args[0] == EAGAIN:  # empty (CPython)
-                    break
-                raise
-            if not n:  # empty (MicroPython)
-                break
+        while count < reads and self._take(iface, v6):
             count += 1
-            verdict = inbox.parse6(n, by_vhid) if v6 else inbox.parse4(n, by_vhid)
-            if verdict == packet.ACCEPTED:
-                self.on_advert(inbox, clock.ticks_ms())
-            else:
-                drops[verdict] += 1
-                if drops[verdict] == 1:
-                    self.report.wanted = True  # a new kind of drop shows at once
-                if inbox.vhid is not None:
-                    inbox.vhid.drops[verdict] += 1
         return count
 
-    def on_advert(self, received, now):
-        """A valid advertisement: its machine decides."""
-        vhid = received.vhid
-        buf = received.buf
-        off = received.carp
+    def _take(self, iface, v6):
+        """One datagram and its verdict -> False when none was queued."""
+        inbox = self.inbox
+        n = (iface.carp6 if v6 else iface.carp).receive(inbox.buf)
+        if not n:
+            return False
+        verdict = inbox.parse6(n, iface.by_vhid) if v6 else inbox.parse4(n, iface.by_vhid)
+        if verdict == ACCEPTED:
+            self.on_advert(inbox)
+        else:
+            self._count_drop(verdict, inbox.vhid)
+        return True
+
+    def _count_drop(self, verdict, vhid):
+        drops = self.drops
+        drops[verdict] += 1
+        if drops[verdict] == 1:
+            self.report.wanted = True  # a new kind of drop shows at once
+        if vhid is not None:
+            vhid.drops[verdict] += 1
+
+    def on_advert(self, inbox):
+        """A valid advertisement (the inbox after ACCEPTED): its machine decides."""
+        vhid = inbox.vhid
         vhid.rx += 1
-        vhid.remember_peer(buf, received.source, received.source_len)
+        vhid.remember_peer(inbox.buf, inbox.source, inbox.source_len)
         m = vhid.machine
-        advbase = buf[off + wire.OFF_ADVBASE]
-        advskew = buf[off + wire.OFF_ADVSKEW]
-        demote = buf[off + wire.OFF_DEMOTE]
-        tie = machine.TIE_PEER_WINS
-        if m.state == _MASTER:  # only a master ever looks at the tie (needs_tie)
-            ours = vhid.source4 if received.source_len == 4 else vhid.source6
-            if ours is not None and m.needs_tie(advbase, advskew, demote):
-                tie = machine.tie(ours, buf, received.source)
-        actions = m.on_advert(now, advbase, advskew, demote, tie)
+        inbox.tie = self._tie(vhid, inbox) if m.state == _MASTER else TIE_PEER_WINS
+        actions = m.on_advert(clock.ticks_ms(), inbox)
         if actions:  # as act(), a call fewer on every advertisement
             machine.apply(actions, vhid, self)
+
+    def _tie(self, vhid, inbox):
+        """Our address against the sender's: only a master looks at it, and
+        only for an advertisement exactly as good as its own (needs_tie)."""
+        ours = vhid.source4 if inbox.source_len == 4 else vhid.source6
+        if ours is None or not vhid.machine.needs_tie(inbox.advbase, inbox.advskew, inbox.demote):
+            return TIE_PEER_WINS
+        return tiebreak.tie(ours, inbox.buf, inbox.source)
 
     # -- out ------------------------------------------------------------------
     def act(self, vhid, actions):
@@ -152,15 +153,20 @@ class DataPath:
         vhid.send(m.advbase, m.advertised_skew())
 
     def announce(self, vhid):
+        vips = vhid.cfg.vips
+        i = 0
+        while i < len(vips):
+            self._announce(vhid, vips[i])
+            i += 1
+
+    def _announce(self, vhid, vip):
         sender = vhid.vmac or vhid.iface
-        for v in vhid.cfg.vips:
-            try:
-                if v.family == AF_INET:
-                    sender.arp.announce(sender.mac, v.packed)
-                else:
-                    sender.nd.announce(sender.mac, v.packed)
-            except OSError as e:
-                log("%s: announcing %s failed: %s" % (vhid.name(), v.text, e))
+        error = (sender.arp if vip.family == AF_INET else sender.nd).announce(sender.mac, vip.packed)
+        if error is not None:
+            self._announce_failed(vhid, vip, error)
+
+    def _announce_failed(self, vhid, vip, error):
+        log("%s: announcing %s failed: %s" % (vhid.name(), vip.text, error))
 
     def send_bow_out(self, vhid):
         vhid.send(BOW_OUT_TIMING, BOW_OUT_TIMING)

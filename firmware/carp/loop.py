@@ -22,6 +22,7 @@ overflows: a live master is never missed, only handled late.
 import select
 
 from carp import clock
+from carp.clock import ticks_diff
 
 FLOOD_WINDOW_MS = 100
 FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
@@ -60,6 +61,7 @@ class Loop:
         self.packets_per_s = 0  # in the last full window, for status
         self.flooded = False
         self.floods = 0  # windows spent pacing, for status
+        self.tracker_deadline = None  # the trackers' nearest, noted by poll_timeout (step calls it first)
 
     # -- what is watched ------------------------------------------------------
     def watch(self, iface, sock, sampler):
@@ -133,52 +135,75 @@ class Loop:
         self.tracking.on_link_events(self.interfaces, self.vhids, now)
 
     def run_timers(self, now):
-        if self.tracking.trackers:
+        """What is due: trackers (only when poll_timeout saw one due, which
+        is rare: a carrier's up_delay, a ping interval), then each vhid's
+        machine. Deadlines are checked here, so that nothing is called for
+        a vhid that has nothing due."""
+        due = self.tracker_deadline
+        if due is not None and ticks_diff(now, due) >= 0:
             self.tracking.run_due(self.vhids, now)
-        for vhid in self.vhids:
-            deadline = vhid.machine.deadline
-            if deadline is not None and clock.ticks_diff(now, deadline) >= 0:
-                self.datapath.act(vhid, vhid.machine.on_timer(now))
+        vhids = self.vhids
+        i = 0
+        while i < len(vhids):
+            due = vhids[i].machine.deadline
+            if due is not None and ticks_diff(now, due) >= 0:
+                self._fire(vhids[i], now)
+            i += 1
+
+    def _fire(self, vhid, now):
+        self.datapath.act(vhid, vhid.machine.on_timer(now))
 
     def poll_timeout(self, now):
         """Milliseconds to the next deadline (-1: none). One more than the
         difference: poll() may return within the last millisecond tick, and
-        a turn that finds nothing due is a wasted wake-up."""
-        timeout = -1
-        for t in self.tracking.trackers:
-            if t.deadline is not None:
-                left = clock.ticks_diff(t.deadline, now)
-                if left < 0:
-                    left = 0
-                if timeout < 0 or left < timeout:
-                    timeout = left
-        for vhid in self.vhids:
-            deadline = vhid.machine.deadline
-            if deadline is not None:
-                left = clock.ticks_diff(deadline, now)
-                if left < 0:
-                    left = 0
-                if timeout < 0 or left < timeout:
-                    timeout = left
-        return timeout + 1 if timeout > 0 else timeout
+        a turn that finds nothing due is a wasted wake-up. Also notes the
+        trackers' nearest deadline for run_timers. (Indexed loops, inline:
+        few calls, and a frame within MicroPython's 11 words.)"""
+        due = None
+        items = self.tracking.trackers
+        i = len(items)
+        while i:
+            i -= 1
+            deadline = items[i].deadline
+            if deadline is not None and (due is None or ticks_diff(deadline, due) < 0):
+                due = deadline
+        self.tracker_deadline = due
+        items = self.vhids
+        i = len(items)
+        while i:
+            i -= 1
+            deadline = items[i].machine.deadline
+            if deadline is not None and (due is None or ticks_diff(deadline, due) < 0):
+                due = deadline
+        if due is None:
+            return -1
+        due = ticks_diff(due, now)
+        return due + 1 if due > 0 else 0
 
     # -- flood pacing -----------------------------------------------------------
     def pace(self, now):
         """Under a flood, let packets gather before the next turn."""
-        elapsed = clock.ticks_diff(now, self.window_start)
-        if elapsed >= FLOOD_WINDOW_MS:
-            self.packets_per_s = self.window_packets * 1000 // elapsed
-            self.flooded = self.window_packets > FLOOD_PACKETS
-            if self.flooded:
-                self.floods += 1
-            self.window_packets = 0
-            self.window_start = now
+        if ticks_diff(now, self.window_start) >= FLOOD_WINDOW_MS:
+            self._next_window(now)
         if self.flooded:
-            pause = self.poll_timeout(now)
-            if pause < 0 or pause > FLOOD_PAUSE_MS:
-                pause = FLOOD_PAUSE_MS
-            if pause:
-                buf = self.datapath.inbox.buf
-                for sampler in self.samplers:
-                    sampler.discard(buf, DRAIN_READS)  # only its becoming readable matters
-                self.pause_poll(pause)
+            self._pause(now)
+
+    def _next_window(self, now):
+        self.packets_per_s = self.window_packets * 1000 // ticks_diff(now, self.window_start)
+        self.flooded = self.window_packets > FLOOD_PACKETS
+        if self.flooded:
+            self.floods += 1
+        self.window_packets = 0
+        self.window_start = now
+
+    def _pause(self, now):
+        pause = self.poll_timeout(now)
+        if pause < 0 or pause > FLOOD_PAUSE_MS:
+            pause = FLOOD_PAUSE_MS
+        if pause:
+            samplers = self.samplers
+            i = len(samplers)
+            while i:
+                i -= 1
+                samplers[i].discard(self.datapath.inbox.buf, DRAIN_READS)  # only its becoming readable matters
+            self.pause_poll(pause)

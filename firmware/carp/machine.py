@@ -38,6 +38,9 @@ Rules are OpenBSD's (docs/protocol.md section 4) with these choices:
   remembered and only the last one counts when it ends.
 """
 from carp.compat import const
+# Tie results (tiebreak.tie) for on_advert: who keeps mastership when two
+# masters advertise exactly alike.
+from carp.tiebreak import TIE_PEER_WINS, TIE_SPLIT_HIGHER, TIE_SPLIT_LOWER, TIE_WE_WIN  # noqa: F401
 from carp.wire import BOW_OUT_TIMING
 
 INIT = const(0)
@@ -53,13 +56,6 @@ SEND_BOW_OUT = const(8)  # send one advertisement with advbase and advskew BOW_O
 RELEASE_VIPS = const(16)  # remove the virtual addresses
 TRANSITION = const(32)  # state changed: log it, update status, run hooks
 CONFLICT = const(64)  # another master was heard and we kept mastership: report it (rate limited)
-
-# Tie results for on_advert, from tie(): who keeps mastership when two
-# masters advertise exactly alike.
-TIE_PEER_WINS = const(0)  # the peer's address is lower read both ways
-TIE_WE_WIN = const(1)  # ours is lower read both ways
-TIE_SPLIT_LOWER = const(2)  # the two readings disagree; ours is lower as a number
-TIE_SPLIT_HIGHER = const(3)  # the two readings disagree; ours is higher as a number
 
 DEMOTED_ADVSKEW = 240  # FreeBSD's cap: what a demoted router advertises, for peers blind to the demote byte
 MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
@@ -89,6 +85,17 @@ _WE_LEAD = "we lead"
 _SPLIT_TIE = "split tie"
 
 
+class PeerAdvert:
+    """What an advertisement said, for Machine.on_advert (tests, the
+    simulation; the daemon hands its packet.Inbox, which has the same fields)."""
+
+    def __init__(self, advbase, advskew, demote, tie=TIE_PEER_WINS):
+        self.advbase = advbase
+        self.advskew = advskew
+        self.demote = demote
+        self.tie = tie
+
+
 def apply(actions, target, effects):
     """Carry out a machine's action bits on effects, in the one order both
     the daemon (datapath.DataPath) and the simulation (tests/sim.py) use:
@@ -108,26 +115,6 @@ def apply(actions, target, effects):
         effects.transition(target)
     if actions & CONFLICT:
         effects.conflict(target)
-
-
-def _lower(ours, buf, off, first, step):
-    i = first
-    for _ in range(len(ours)):
-        if ours[i] != buf[off + i]:
-            return ours[i] < buf[off + i]
-        i += step
-    return False
-
-
-def tie(ours, buf, off):
-    """Compare our source address (4 or 16 bytes) with the peer's at
-    buf[off:], as a number and byte-reversed (how ucarp reads IPv4 on
-    little-endian hosts). No allocation."""
-    numeric = _lower(ours, buf, off, 0, 1)
-    reversed_ = _lower(ours, buf, off, len(ours) - 1, -1)
-    if numeric == reversed_:
-        return TIE_WE_WIN if numeric else TIE_PEER_WINS
-    return TIE_SPLIT_LOWER if numeric else TIE_SPLIT_HIGHER
 
 
 def interval_ms(advbase, advskew):
@@ -200,8 +187,8 @@ class Machine:
         the end of a boot hold, else none."""
         if self.state == MASTER:
             self.deadline = self._ticks_add(now, self.interval_ms() + extra_ms)
-        elif self.state == BACKUP:
-            self.deadline = self._ticks_add(now, self.master_down_ms() + extra_ms)
+        elif self.state == BACKUP:  # every advertisement a backup follows: a call fewer than master_down_ms()
+            self.deadline = self._ticks_add(now, master_down_ms(self.advbase, self.advskew, self.deadratio) + extra_ms)
         elif self.held:
             self.deadline = self._ticks_add(now, self.hold_ms)
         else:
@@ -330,38 +317,46 @@ class Machine:
         """A master whose interval is beyond our master-down time."""
         return self.advbase != 0 and self.deadratio * self.advbase * 256 < theirs
 
-    def on_advert(self, now, advbase, advskew, demote, tie=TIE_PEER_WINS):
+    def on_advert(self, now, advert):
         """A valid advertisement for our vhid (MAC checked by the caller):
-        judge() says what it means, the state reacts."""
+        judge() says what it means, the state reacts. advert: its advbase,
+        advskew, demote, and tie (TIE_*: how our address compares, needed only
+        when needs_tie() says so): a PeerAdvert, or the daemon's packet.Inbox."""
         if self.state == INIT:
             return 0
-        self.peer_advbase = advbase
-        self.peer_advskew = advskew
-        self.peer_demote = demote
-        reason = self.judge(advbase, advskew, demote, tie)
+        self.peer_advbase = advert.advbase
+        self.peer_advskew = advert.advskew
+        self.peer_demote = advert.demote
+        reason = self.judge(advert.advbase, advert.advskew, advert.demote, advert.tie)
         if self.state == MASTER:
             if reason is None:
                 return 0  # another master leaving: nothing to resolve
             if reason is _WE_LEAD:
                 return self._conflict(now)
             if reason is _SPLIT_TIE:
-                # Both yield, nobody stays master to re-announce, so no last
-                # advertisement (it would re-arm the peer's timer and undo the
-                # wait that breaks the race).
-                return self._become_backup(now, R_TIE, self.interval_ms() if tie == TIE_SPLIT_HIGHER else 0)
-            # Yielding, a master sends one last advertisement (as ucarp does):
-            # the winner may not have heard us yet, and must learn that clients
-            # may still be following us, so that it re-announces (CONFLICT).
-            return SEND_ADVERT | self._become_backup(now, reason)
+                return self._split_tie(now, advert.tie)
+            return self._yield(now, reason)
         if reason is R_PREEMPT:
             if not self._preempt_waited(now):
-                reason = R_SLOW_MASTER if self._too_slow(advbase * 256 + advskew) else None
+                reason = R_SLOW_MASTER if self._too_slow(advert.advbase * 256 + advert.advskew) else None
         else:
             self.preempt_since = None
         if reason is not None:
             return self._become_master(now, reason)
         self._setrun(now)  # the master we follow: its master-down time starts again
         return 0
+
+    def _split_tie(self, now, tie):
+        """Both yield, nobody stays master to re-announce, so no last
+        advertisement (it would re-arm the peer's timer and undo the wait
+        that breaks the race)."""
+        return self._become_backup(now, R_TIE, self.interval_ms() if tie == TIE_SPLIT_HIGHER else 0)
+
+    def _yield(self, now, reason):
+        """Yielding, a master sends one last advertisement (as ucarp does):
+        the winner may not have heard us yet, and must learn that clients may
+        still be following us, so that it re-announces (CONFLICT)."""
+        return SEND_ADVERT | self._become_backup(now, reason)
 
     def _preempt_waited(self, now):
         """Has a master worse than us been so for preempt_delay_ms?"""

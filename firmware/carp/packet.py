@@ -40,6 +40,9 @@ _VERSION = const(2)
 _AUTHLEN = const(7)
 _OFF_VHID = const(1)
 _OFF_AUTHLEN = const(3)
+_OFF_DEMOTE = const(4)
+_OFF_ADVBASE = const(5)
+_OFF_ADVSKEW = const(2)
 _OFF_COUNTER = const(8)
 _COUNTER_LEN = const(8)
 
@@ -84,8 +87,14 @@ class Inbox:
 
     After ACCEPTED: vhid (the vhid.Vhid it is for), carp (offset of its
     CARP header), source and source_len (offset and length of the IP source
-    address). After a drop, vhid is the Vhid it was for once known, else
-    None. Made once; parsing allocates nothing."""
+    address), and what the header says: advbase, advskew, demote; tie is
+    the datapath's to set (machine.TIE_*), so that the inbox is the
+    advertisement Machine.on_advert reads. After a drop, vhid is the Vhid it
+    was for once known, else None. Made once; parsing allocates nothing.
+
+    Every method here keeps its MicroPython frame within 11 words (locals,
+    value stack, try blocks): a larger frame is allocated on the heap on
+    every call (tests/mpyframes.py, test_frames.py)."""
 
     def __init__(self, size=128):
         self.buf = bytearray(size)
@@ -98,6 +107,10 @@ class Inbox:
         self.carp = 0
         self.source = 0
         self.source_len = 0
+        self.advbase = 0
+        self.advskew = 0
+        self.demote = 0
+        self.tie = 0
 
     def parse4(self, n, by_vhid):
         """The IPv4 datagram in buf[:n] -> ACCEPTED or a DROP_ reason."""
@@ -109,7 +122,11 @@ class Inbox:
             return DROP_LENGTH
         if n != IPV4_PACKET_LEN:
             return DROP_TRAILING
-        return self._advert(IPV4_HEADER_LEN, self.carp4, buf[OFF4_TTL], OFF4_SOURCE, 4, by_vhid)
+        if buf[OFF4_TTL] != _TTL:
+            return DROP_TTL
+        self.source = OFF4_SOURCE
+        self.source_len = 4
+        return self._advert(IPV4_HEADER_LEN, self.carp4, by_vhid)
 
     def parse6(self, n, by_vhid):
         """The IPv6 datagram in buf[:n] (from a link-layer socket, so it may
@@ -124,14 +141,16 @@ class Inbox:
             return DROP_LENGTH
         if n != IPV6_PACKET_LEN:
             return DROP_TRAILING
-        return self._advert(IPV6_HEADER_LEN, self.carp6, buf[OFF6_HOP_LIMIT], OFF6_SOURCE, 16, by_vhid)
-
-    def _advert(self, off, header, hop_limit, source, source_len, by_vhid):
-        """The checks both families share, cheapest first. header: a view of
-        the 36 CARP bytes at buf[off:]."""
-        buf = self.buf
-        if hop_limit != _TTL:
+        if buf[OFF6_HOP_LIMIT] != _TTL:
             return DROP_TTL
+        self.source = OFF6_SOURCE
+        self.source_len = 16
+        return self._advert(IPV6_HEADER_LEN, self.carp6, by_vhid)
+
+    def _advert(self, off, header, by_vhid):
+        """The CARP checks both families share, cheapest first. header: a
+        view of the 36 CARP bytes at buf[off:]."""
+        buf = self.buf
         if buf[off] >> 4 != _VERSION:  # version 3 is FreeBSD's VRRPv3: not ours
             return DROP_VERSION
         if buf[off] != VERSION_TYPE:
@@ -142,21 +161,31 @@ class Inbox:
         if vhid is None:
             return DROP_VHID
         self.vhid = vhid
-        if vhid.has_peers and not vhid.is_peer(buf, source, source_len):
+        self.carp = off
+        if vhid.has_peers and not self._from_peer(vhid):
             return DROP_PEER
         verdict = vhid.repeat_verdict(header)
         if verdict == UNSEEN:
-            if wire.checksum(buf, off, _HEADER_LEN) != 0:
-                return DROP_CHECKSUM
-            if wire.equal_at(buf, off + _OFF_COUNTER, vhid.counter, _COUNTER_LEN):
-                return DROP_OWN  # our own advertisement came back: a loop
-            verdict = ACCEPTED if vhid.mac_ok(buf, off) else DROP_HMAC
-            vhid.remember_verdict(header, verdict == ACCEPTED)
+            verdict = self._first_sight(vhid, header)
         if verdict == ACCEPTED:
-            self.carp = off
-            self.source = source
-            self.source_len = source_len
+            self.advbase = buf[off + _OFF_ADVBASE]
+            self.advskew = buf[off + _OFF_ADVSKEW]
+            self.demote = buf[off + _OFF_DEMOTE]
         return verdict
+
+    def _from_peer(self, vhid):
+        return vhid.is_peer(self.buf, self.source, self.source_len)
+
+    def _first_sight(self, vhid, header):
+        """Not the same 36 bytes as a last verdict: checksum, own, HMAC."""
+        off = self.carp
+        if wire.checksum(self.buf, off, _HEADER_LEN) != 0:
+            return DROP_CHECKSUM
+        if wire.equal_at(self.buf, off + _OFF_COUNTER, vhid.counter, _COUNTER_LEN):
+            return DROP_OWN  # our own advertisement came back: a loop
+        good = vhid.mac_ok(self.buf, off)
+        vhid.remember_verdict(header, good)
+        return ACCEPTED if good else DROP_HMAC
 
 
 UNSEEN = const(-2)  # repeat_verdict: not the same 36 bytes as a last verdict

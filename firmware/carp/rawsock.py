@@ -10,13 +10,14 @@ import socket
 import struct
 
 from carp import kfilter, packet, sockaddr, wire
-from carp.abi import (AF_INET, AF_INET6, AF_PACKET, EAGAIN, IP_ADD_MEMBERSHIP, IP_HDRINCL, IP_MULTICAST_IF,
+from carp.abi import (AF_INET, AF_INET6, AF_PACKET, IP_ADD_MEMBERSHIP, IP_HDRINCL, IP_MULTICAST_IF,
                       IP_MULTICAST_LOOP, IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_IP, IPPROTO_IPV6, IPV6_ADD_MEMBERSHIP,
                       IPV6_MULTICAST_HOPS, IPV6_MULTICAST_IF, IPV6_MULTICAST_LOOP, IPV6_UNICAST_HOPS,
                       SO_ATTACH_FILTER, SO_BINDTODEVICE, SO_RCVBUF, SO_RCVBUFFORCE, SOCK_DGRAM, SOCK_RAW,
                       SOL_SOCKET)
 
 IP_HEADER_LEN = packet.IPV4_HEADER_LEN
+
 ADVERT_PACKET_LEN = IP_HEADER_LEN + wire.HEADER_LEN  # 56
 TOS_LOWDELAY = 0x10
 FLAG_DF = 0x40
@@ -67,28 +68,21 @@ class FilteredSocket:
 
     def _setup_receive(self, s, queue_bytes):
         s.setblocking(False)
-        # read(buf, packet_len): one datagram -> its length; 0/None or EAGAIN
-        # when none is queued (the socket's own method: no call in between)
+        # read(buf, packet_len): one datagram -> its length, None when none
+        # is queued (on MicroPython the socket's own method: no call in between)
         self.read = sockaddr.reader(s)
         attach_filter(s, kfilter.drop_all())
         self.discard(bytearray(self.packet_len), 10000)  # what came before the filter
         receive_queue(s, queue_bytes)
 
-    def read_into(self, buf):
-        return self.read(buf, self.packet_len)
+    def receive(self, buf):
+        """One datagram into buf -> its length; 0 when none is queued."""
+        return self.read(buf, self.packet_len) or 0
 
     def discard(self, buf, limit):
         """Read and drop queued datagrams, at most limit, until none is left."""
-        read = self.read
-        length = self.packet_len
-        for _ in range(limit):
-            try:
-                if not read(buf, length):
-                    return
-            except OSError as e:
-                if e.args and e.args[0] == EAGAIN:
-                    return
-                raise
+        while limit and self.receive(buf):
+            limit -= 1
 
     def set_filter(self, program):
         attach_filter(self.sock, program)
@@ -155,6 +149,10 @@ class CarpSender:
         self.sock.close()
 
 
+# EtherType, then the ARP header up to the addresses: Ethernet, IPv4, 6, 4, request
+_ARP_HEADER = struct.pack(">HHHBBH", ETH_P_ARP, 1, ETH_P_IP, 6, 4, 1)
+
+
 def gratuitous_arp(frame, mac, ip4):
     """ARP request, broadcast, sender IP = target IP = the VIP (RFC 5227 announcement)."""
     for i in range(6):
@@ -162,7 +160,8 @@ def gratuitous_arp(frame, mac, ip4):
         frame[6 + i] = mac[i]
         frame[22 + i] = mac[i]  # sender hardware address
         frame[32 + i] = 0  # target hardware address: unknown
-    struct.pack_into(">HHHBBH", frame, 12, ETH_P_ARP, 1, ETH_P_IP, 6, 4, 1)
+    for i in range(len(_ARP_HEADER)):
+        frame[12 + i] = _ARP_HEADER[i]
     for i in range(4):
         frame[28 + i] = ip4[i]  # sender protocol address
         frame[38 + i] = ip4[i]  # target protocol address
@@ -175,8 +174,28 @@ class ArpSocket:
         self._frame = bytearray(ARP_FRAME_LEN)
 
     def announce(self, mac, ip4):
+        """-> None once sent, else the OSError of one retry.
+
+        Why the retry: a handler that binds its exception (`except OSError
+        as e`) makes a frame of 14 words or more, which MicroPython puts on
+        the heap for every call (test_frames.py); so the first try binds
+        nothing, and only a failure pays for a second one that does."""
         gratuitous_arp(self._frame, mac, ip4)
-        self.sock.send(self._frame)
+        return self._send()
+
+    def _send(self):
+        try:
+            self.sock.send(self._frame)
+            return None
+        except OSError:
+            return self._retry()
+
+    def _retry(self):
+        try:
+            self.sock.send(self._frame)
+            return None
+        except OSError as e:
+            return e
 
     def close(self):
         self.sock.close()
@@ -266,8 +285,23 @@ class NdSocket:
         self._all_nodes = sockaddr.inet6(ALL_NODES_V6, ifindex)
 
     def announce(self, mac, ip6, router=True):
+        """-> None once sent, else the OSError of one retry (ArpSocket.announce says why)."""
         neighbour_advertisement(self._packet, ip6, mac, router)
-        self.sock.sendto(self._packet, self._all_nodes)
+        return self._send()
+
+    def _send(self):
+        try:
+            self.sock.sendto(self._packet, self._all_nodes)
+            return None
+        except OSError:
+            return self._retry()
+
+    def _retry(self):
+        try:
+            self.sock.sendto(self._packet, self._all_nodes)
+            return None
+        except OSError as e:
+            return e
 
     def close(self):
         self.sock.close()
@@ -308,16 +342,29 @@ class IcmpSocket(FilteredSocket):
         self._request[8:16] = b"carp-trk"
 
     def send_echo(self, destination, seq):
-        """destination: a sockaddr.inet4() address. Raises OSError if unroutable."""
+        """destination: a sockaddr.inet4() address. -> False if it could not
+        be sent (no route)."""
+        self._fill(seq)
+        return self._send(destination)
+
+    def _send(self, destination):
+        try:
+            self.sock.sendto(self._request, destination)
+        except OSError:
+            return False
+        return True
+
+    def _fill(self, seq):
         r = self._request
         r[0] = ICMP_ECHO_REQUEST
-        r[1] = 0
-        r[2] = r[3] = 0
-        struct.pack_into(">HH", r, 4, self.ident, seq)
+        r[1] = r[2] = r[3] = 0
+        r[4] = self.ident >> 8
+        r[5] = self.ident & 0xFF
+        r[6] = seq >> 8
+        r[7] = seq & 0xFF
         total = wire.checksum(r, 0, ECHO_LEN)
         r[2] = total >> 8
         r[3] = total & 0xFF
-        self.sock.sendto(r, destination)
 
     def reply_seq(self, buf, n):
         """The sequence number of our echo reply in buf[:n], or -1."""

@@ -77,8 +77,19 @@ def packet(ifname, ifindex, protocol=0):
 
 
 def reader(sock):
-    """The method that reads one datagram into a buffer and returns its length."""
-    return getattr(sock, "recv_into", None) or sock.readinto
+    """read(buf, n): one datagram into buf -> its length, or None when none
+    is queued on the non-blocking sock. MicroPython's readinto does exactly
+    that, natively: nothing between the loop and the socket, no try block."""
+    recv_into = getattr(sock, "recv_into", None)
+    if recv_into is None:
+        return sock.readinto
+
+    def read(buf, n=0):  # CPython: recv_into raises BlockingIOError instead (n=0: all buf)
+        try:
+            return recv_into(buf, n)
+        except BlockingIOError:
+            return None
+    return read
 
 
 def parse_ip(text):

@@ -83,14 +83,15 @@ class PingTracker:
 
     def next_request(self, now):
         """Time for a new request: count the previous one as missed if it got
-        no answer. -> (sequence number to send, True if `failed` changed)."""
+        no answer. -> True if `failed` changed; the sequence number to send
+        is then self.seq (not a tuple: nothing allocated per request)."""
         changed = False
         if self.waiting:
             changed = self._miss()
         self.seq = (self.seq + 1) & 0xFFFF
         self.waiting = True
         self.deadline = self._ticks_add(now, self.interval_ms)
-        return self.seq, changed
+        return changed
 
     def send_failed(self):
         """The request could not even be sent (no route): a miss now."""

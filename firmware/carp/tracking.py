@@ -3,9 +3,12 @@ and the demotion they add up to (the rules are in track.py, the effect of a
 demotion or a carrier in machine.py: set_demote, on_link)."""
 import select
 
-from carp import clock, packet, rawsock, sockaddr, track, wire
-from carp.abi import EAGAIN
+from carp import clock, rawsock, sockaddr, track
+from carp.clock import ticks_diff
+from carp.packet import OFF4_SOURCE
+from carp.rawsock import ECHO_REPLY_LEN
 from carp.report import log
+from carp.wire import equal_at
 
 READS = 256  # replies per wake-up, at most
 
@@ -100,41 +103,63 @@ class Tracking:
 
     def on_icmp(self, buf, vhids, now):
         changed = False
-        for _ in range(READS):
-            try:
-                n = self.icmp.read_into(buf)
-            except OSError as e:
-                if e.args and e.args[0] == EAGAIN:
-                    break
-                raise
-            if not n:
-                break
-            seq = self.icmp.reply_seq(buf, n)
-            if seq < 0:
-                continue
-            for t in self.pings:
-                if wire.equal_at(buf, packet.OFF4_SOURCE, t.packed, 4) and t.on_reply(seq):
-                    changed = True
+        reads = READS
+        while reads and self.icmp.receive(buf):
+            reads -= 1
+            if self._on_reply(buf):
+                changed = True
         if changed:
             self.update_demotion(vhids, now)
 
-    def run_due(self, vhids, now):
+    def _on_reply(self, buf):
+        """An echo reply in buf -> True if a ping tracker recovered."""
+        seq = self.icmp.reply_seq(buf, ECHO_REPLY_LEN)
+        if seq < 0:
+            return False
         changed = False
-        for t in self.links:
-            if t.deadline is not None and clock.ticks_diff(now, t.deadline) >= 0 and t.on_timer(now):
+        pings = self.pings
+        i = 0
+        while i < len(pings):
+            if equal_at(buf, OFF4_SOURCE, pings[i].packed, 4) and pings[i].on_reply(seq):
                 changed = True
-                self._carrier_changed(t, now)
-        for t in self.pings:
-            if t.deadline is None or clock.ticks_diff(now, t.deadline) < 0:
-                continue
-            seq, c = t.next_request(now)
-            try:
-                self.icmp.send_echo(t.destination, seq)
-            except OSError:
-                c = t.send_failed() or c
-            changed = changed or c
+            i += 1
+        return changed
+
+    def run_due(self, vhids, now):
+        """Every turn (each vhid has its own carrier tracker), so indexed
+        loops and helpers: each MicroPython frame stays within 11 words, off
+        the heap (test_frames.py)."""
+        changed = False
+        links = self.links
+        i = 0
+        while i < len(links):
+            if self._link_due(links[i], now):
+                changed = True
+            i += 1
+        pings = self.pings
+        i = 0
+        while i < len(pings):
+            if self._ping_due(pings[i], now):
+                changed = True
+            i += 1
         if changed:
             self.update_demotion(vhids, now)
+
+    def _link_due(self, t, now):
+        """-> True if t's carrier now counts as up again."""
+        if t.deadline is None or ticks_diff(now, t.deadline) < 0 or not t.on_timer(now):
+            return False
+        self._carrier_changed(t, now)
+        return True
+
+    def _ping_due(self, t, now):
+        """Send t's next request if it is time. -> True if t failed or recovered."""
+        if t.deadline is None or ticks_diff(now, t.deadline) < 0:
+            return False
+        changed = t.next_request(now)
+        if not self.icmp.send_echo(t.destination, t.seq):
+            changed = t.send_failed() or changed
+        return changed
 
     def close(self):
         if self.icmp is not None:

@@ -3,6 +3,8 @@ it, and what it has seen (for status). No event loop here."""
 import time
 
 from carp import machine, packet, rawsock, sockaddr, wire
+from carp.rawsock import IP_HEADER_LEN
+from carp.wire import equal_at, set_timing
 
 AF_INET = sockaddr.AF_INET
 AF_INET6 = sockaddr.AF_INET6
@@ -95,24 +97,41 @@ class Vhid:
 
     def send(self, advbase, advskew):
         """Send one advertisement to every destination. No allocation."""
+        set_timing(self.packet, IP_HEADER_LEN, advbase, advskew, self.machine.demote)
+        destinations = self.destinations
+        i = 0
+        while i < len(destinations):
+            self._send_to(destinations[i])
+            i += 1
+
+    def _send_to(self, destination):
+        """destination: (family, IPv4 destination to patch in, socket address)."""
+        try:
+            if destination[0] == AF_INET:
+                self._address(destination[1])
+                self.out.carp.sendto(self.packet, destination[2])
+            else:
+                self.out.carp6_send.sendto(self.carp, destination[2])
+            self.tx += 1
+        except OSError:
+            self.tx_errors += 1
+
+    def _address(self, dst4):
         packet = self.packet
-        wire.set_timing(packet, rawsock.IP_HEADER_LEN, advbase, advskew, self.machine.demote)
-        for family, dst4, addr in self.destinations:
-            try:
-                if family == AF_INET:
-                    for i in range(4):
-                        packet[16 + i] = dst4[i]
-                    self.out.carp.sendto(packet, addr)
-                else:
-                    self.out.carp6_send.sendto(self.carp, addr)
-                self.tx += 1
-            except OSError:
-                self.tx_errors += 1
+        packet[16] = dst4[0]
+        packet[17] = dst4[1]
+        packet[18] = dst4[2]
+        packet[19] = dst4[3]
 
     def is_peer(self, buf, off, length):
-        """Is the source address at buf[off:off+length] one of our unicast peers?"""
-        for peer in (self.peers4 if length == 4 else self.peers6):
-            if wire.equal_at(buf, off, peer, length):
+        """Is the source address at buf[off:off+length] one of our unicast
+        peers? (Indexed, not iterated, and equal_at as a plain function: the
+        frame stays within MicroPython's 11 words, so off the heap.)"""
+        peers = self.peers4 if length == 4 else self.peers6
+        i = len(peers)
+        while i:
+            i -= 1
+            if equal_at(buf, off, peers[i], length):
                 return True
         return False
 

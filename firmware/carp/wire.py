@@ -153,13 +153,13 @@ def set_timing(buf, off, advbase, advskew, demote):
     build_advert wrote, and update its checksum for the two 16-bit words they
     sit in (RFC 1624: HC' = ~(~HC + ~m + m')) instead of summing all 36
     bytes again: this runs for every advertisement sent. No allocation."""
-    w = off + OFF_ADVSKEW  # advskew, authlen | demote, advbase
-    total = (~((buf[off + OFF_CHECKSUM] << 8) | buf[off + OFF_CHECKSUM + 1]) & 0xFFFF) \
-        + (~((buf[w] << 8) | buf[w + 1]) & 0xFFFF) + (~((buf[w + 2] << 8) | buf[w + 3]) & 0xFFFF)
+    total = ~((buf[off + OFF_CHECKSUM] << 8) | buf[off + OFF_CHECKSUM + 1]) & 0xFFFF
+    total += ~((buf[off + OFF_ADVSKEW] << 8) | buf[off + OFF_AUTHLEN]) & 0xFFFF  # advskew, authlen
+    total += ~((buf[off + OFF_DEMOTE] << 8) | buf[off + OFF_ADVBASE]) & 0xFFFF  # demote, advbase
     buf[off + OFF_ADVSKEW] = advskew
     buf[off + OFF_DEMOTE] = demote
     buf[off + OFF_ADVBASE] = advbase
-    total += ((advskew << 8) | buf[w + 1]) + ((demote << 8) | advbase)
+    total += ((advskew << 8) | buf[off + OFF_AUTHLEN]) + ((demote << 8) | advbase)
     total = (total & 0xFFFF) + (total >> 16)
     total = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
     buf[off + OFF_CHECKSUM] = total >> 8

@@ -94,6 +94,10 @@ def test_send_and_reject_paths_run_under_heap_lock(lab, tmp_path, vmac):
     assert proc.wait(20) == 0, open(log).read()
     out = open(log).read()
     assert "DONE" in out and "ALLOCATED" not in out, out
+    # and nothing allocated with the heap unlocked either (frames over 11
+    # words come from the heap, which the lock cannot see)
+    turns, heap_bytes = map(int, re.search(r"turns (\d+) heap_bytes (\d+)", out).groups())
+    assert turns > 10 and heap_bytes == 0, out
     drops = dict((m.group(1), int(m.group(2))) for m in re.finditer(r"drop (\w+) (\d+)", out))
     # The kernel filter (kfilter.py) keeps these from the daemon altogether:
     for reason in ("unknown_vhid", "bad_ttl", "short", "bad_version"):

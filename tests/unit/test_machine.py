@@ -3,7 +3,7 @@ bow-out, sub-second timing and failures, with no sockets."""
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from carp import clock, machine
+from carp import clock, machine, tiebreak
 from tests.sim import Lan, Router
 
 
@@ -244,7 +244,7 @@ def test_link_down_releases_and_link_up_returns_with_preempt():
 
 def test_advertisements_received_in_init_are_ignored():
     m = machine.Machine(1)
-    assert m.on_advert(0, 1, 0, 0) == 0
+    assert m.on_advert(0, machine.PeerAdvert(1, 0, 0)) == 0
     assert m.state == machine.INIT
     assert m.start(0, link_up=False) == 0 and m.state == machine.INIT
 
@@ -296,7 +296,7 @@ def test_property_one_master_and_it_is_the_most_preferred_live_router(skews, sta
 ])
 def test_tie_reads_addresses_as_numbers_and_byte_reversed(ours, theirs, expected):
     import socket
-    assert machine.tie(socket.inet_aton(ours), socket.inet_aton(theirs), 0) == expected
+    assert tiebreak.tie(socket.inet_aton(ours), socket.inet_aton(theirs), 0) == expected
 
 
 # -- demotion both ways, preempt delay, split brain (issue 5) -----------------
@@ -333,7 +333,7 @@ def test_a_demoted_master_loses_even_against_a_peer_that_ignores_the_demote_byte
     lan.run_for(10000)
     r2 = lan.routers["r2"].machine
     original = r2.on_advert
-    r2.on_advert = lambda now, advbase, advskew, demote, tie=0: original(now, advbase, advskew, 0, tie)
+    r2.on_advert = lambda now, advert: original(now, machine.PeerAdvert(advert.advbase, advert.advskew, 0, advert.tie))
     lan.demote("r1", 1)
     lan.run_for(100)
     assert lan.masters() == ["r2"]
@@ -376,10 +376,10 @@ def test_a_flood_of_other_master_advertisements_gets_one_answer_per_interval():
     m = machine.Machine(1)
     m.start(0, True)
     m.on_timer(m.deadline)  # MASTER at 3000
-    answers = [m.on_advert(3100 + i, 1, 200, 0) for i in range(500)]  # 500 in half a second
+    answers = [m.on_advert(3100 + i, machine.PeerAdvert(1, 200, 0)) for i in range(500)]  # 500 in half a second
     assert sum(1 for a in answers if a & machine.SEND_ADVERT) == 1
     assert sum(1 for a in answers if a & machine.CONFLICT) == 1
-    assert m.on_advert(4200, 1, 200, 0) == machine.SEND_ADVERT | machine.ANNOUNCE  # answered, not reported again
+    assert m.on_advert(4200, machine.PeerAdvert(1, 200, 0)) == machine.SEND_ADVERT | machine.ANNOUNCE  # answered, not reported again
 
 
 # -- issue 13: a split brain is reported once, a preemption never -----------
@@ -440,7 +440,7 @@ def test_the_tie_break_is_skipped_only_where_it_cannot_change_the_outcome(state,
         if state == "master":
             m._become_master(10, "test")
         needed = m.needs_tie(*peer)
-        outcomes.add((m.on_advert(20, *peer, tie=tie), m.state, m.deadline))
+        outcomes.add((m.on_advert(20, machine.PeerAdvert(*peer, tie=tie)), m.state, m.deadline))
     assert needed or len(outcomes) == 1
 
 

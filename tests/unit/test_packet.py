@@ -156,7 +156,7 @@ def test_the_parse_constants_spell_the_wire_values():
     into the parse): the two must never drift apart."""
     from carp import wire
     for name in ("TTL", "PROTO_CARP", "HEADER_LEN", "VERSION", "AUTHLEN", "OFF_VHID", "OFF_AUTHLEN",
-                 "OFF_COUNTER", "COUNTER_LEN"):
+                 "OFF_COUNTER", "COUNTER_LEN", "OFF_DEMOTE", "OFF_ADVBASE", "OFF_ADVSKEW"):
         assert getattr(packet, "_" + name) == getattr(wire, name), name
     assert packet.VERSION_TYPE == (wire.VERSION << 4) | wire.TYPE_ADVERTISEMENT
     assert packet.IPV4_PACKET_LEN == 20 + wire.HEADER_LEN and packet.IPV6_PACKET_LEN == 40 + wire.HEADER_LEN
