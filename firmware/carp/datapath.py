@@ -105,17 +105,13 @@ class DataPath:
         verdict = inbox.parse6(n, iface.by_vhid) if v6 else inbox.parse4(n, iface.by_vhid)
         if verdict == ACCEPTED:
             self.on_advert(inbox)
-        else:
-            self._count_drop(verdict, inbox.vhid)
-        return True
-
-    def _count_drop(self, verdict, vhid):
-        drops = self.drops
-        drops[verdict] += 1
-        if drops[verdict] == 1:
+            return True
+        self.drops[verdict] += 1  # counted inline: a flood's every packet comes here
+        if self.drops[verdict] == 1:
             self.report.wanted = True  # a new kind of drop shows at once
-        if vhid is not None:
-            vhid.drops[verdict] += 1
+        if inbox.vhid is not None:
+            inbox.vhid.drops[verdict] += 1
+        return True
 
     def on_advert(self, inbox):
         """A valid advertisement (the inbox after ACCEPTED): its machine decides."""

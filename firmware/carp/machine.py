@@ -143,7 +143,7 @@ class Machine:
         self.deadratio = deadratio
         self.preempt_delay_ms = preempt_delay_ms
         self.preempt_since = None  # when we first could have preempted
-        self.conflict_answered_at = None  # ticks: when we last answered another master
+        self.conflict_quiet_until = None  # ticks: no answer to another master before (an interval after the last)
         self.conflict_reported_at = None  # ticks: when we last reported a split brain (CONFLICT)
         self.took_over_at = None  # ticks: when we preempted a master that was still advertising
         self.state = INIT
@@ -371,11 +371,11 @@ class Machine:
         """Another master that should yield to us: answer at once so it does,
         and re-announce our VIPs; once per interval, so a flood of such
         advertisements cannot make us send more than we receive."""
-        answered = self.conflict_answered_at
-        if answered is not None and self._ticks_diff(now, answered) < self.interval_ms():
-            return 0
-        self.conflict_answered_at = now
+        quiet = self.conflict_quiet_until
+        if quiet is not None and self._ticks_diff(now, quiet) < 0:
+            return 0  # under a flood, every packet ends here: one compare
         self._setrun(now)
+        self.conflict_quiet_until = self.deadline  # now + our interval
         self.announce_countdown = DELAYED_ANNOUNCE
         if self._handover(now):
             return SEND_ADVERT | ANNOUNCE

@@ -6,7 +6,6 @@ import select
 from carp import clock, rawsock, sockaddr, track
 from carp.clock import ticks_diff
 from carp.packet import OFF4_SOURCE
-from carp.rawsock import ECHO_REPLY_LEN
 from carp.report import log
 from carp.wire import equal_at
 
@@ -104,18 +103,23 @@ class Tracking:
     def on_icmp(self, buf, vhids, now):
         changed = False
         reads = READS
-        while reads and self.icmp.receive(buf):
+        while reads:
             reads -= 1
-            if self._on_reply(buf):
+            n = self.icmp.receive(buf)
+            if not n:
+                break
+            if self._on_reply(buf, n):
                 changed = True
         if changed:
             self.update_demotion(vhids, now)
 
-    def _on_reply(self, buf):
-        """An echo reply in buf -> True if a ping tracker recovered."""
-        seq = self.icmp.reply_seq(buf, ECHO_REPLY_LEN)
-        if seq < 0:
-            return False
+    def _on_reply(self, buf, n):
+        """A datagram of n bytes in buf -> True if it is our echo reply and a
+        ping tracker recovered."""
+        seq = self.icmp.reply_seq(buf, n)
+        return seq >= 0 and self._replied(buf, seq)
+
+    def _replied(self, buf, seq):
         changed = False
         pings = self.pings
         i = 0
