@@ -17,7 +17,6 @@ from carp.abi import (AF_INET, AF_INET6, AF_PACKET, IP_ADD_MEMBERSHIP, IP_HDRINC
                       SOL_SOCKET)
 
 IP_HEADER_LEN = packet.IPV4_HEADER_LEN
-
 ADVERT_PACKET_LEN = IP_HEADER_LEN + wire.HEADER_LEN  # 56
 TOS_LOWDELAY = 0x10
 FLAG_DF = 0x40
@@ -109,8 +108,8 @@ def ipv4_header(buf, src4, dst4):
     buf[8] = wire.TTL
     buf[9] = wire.PROTO_CARP
     for i in range(4):
-        buf[12 + i] = src4[i]
-        buf[16 + i] = dst4[i]
+        buf[packet.OFF4_SOURCE + i] = src4[i]
+        buf[packet.OFF4_DESTINATION + i] = dst4[i]
 
 
 class CarpSocket(FilteredSocket):
@@ -167,35 +166,43 @@ def gratuitous_arp(frame, mac, ip4):
         frame[38 + i] = ip4[i]  # target protocol address
 
 
-class ArpSocket:
-    def __init__(self, ifname, ifindex):
-        self.sock = socket.socket(AF_PACKET, SOCK_RAW, 0)  # send only
-        self.sock.bind(sockaddr.packet(ifname, ifindex))
-        self._frame = bytearray(ARP_FRAME_LEN)
+class _Announcer:
+    """What ArpSocket and NdSocket share: announce() sends its one frame
+    (_transmit) and returns None once sent, else the OSError of one retry.
 
-    def announce(self, mac, ip4):
-        """-> None once sent, else the OSError of one retry.
-
-        Why the retry: a handler that binds its exception (`except OSError
-        as e`) makes a frame of 14 words or more, which MicroPython puts on
-        the heap for every call (test_frames.py); so the first try binds
-        nothing, and only a failure pays for a second one that does."""
-        gratuitous_arp(self._frame, mac, ip4)
-        return self._send()
+    Why the retry: a handler that binds its exception (`except OSError as
+    e`) makes a frame of 14 words or more, which MicroPython puts on the heap
+    for every call (test_frames.py); so the first try binds nothing, and only
+    a failure pays for a second one that does."""
 
     def _send(self):
         try:
-            self.sock.send(self._frame)
+            self._transmit()
             return None
         except OSError:
             return self._retry()
 
     def _retry(self):
         try:
-            self.sock.send(self._frame)
+            self._transmit()
             return None
         except OSError as e:
             return e
+
+
+class ArpSocket(_Announcer):
+    def __init__(self, ifname, ifindex):
+        self.sock = socket.socket(AF_PACKET, SOCK_RAW, 0)  # send only
+        self.sock.bind(sockaddr.packet(ifname, ifindex))
+        self._frame = bytearray(ARP_FRAME_LEN)
+
+    def announce(self, mac, ip4):
+        """A gratuitous ARP for ip4 -> None once sent, else the OSError (_Announcer)."""
+        gratuitous_arp(self._frame, mac, ip4)
+        return self._send()
+
+    def _transmit(self):
+        self.sock.send(self._frame)
 
     def close(self):
         self.sock.close()
@@ -272,7 +279,7 @@ def neighbour_advertisement(buf, target16, mac, router):
         buf[26 + i] = mac[i]
 
 
-class NdSocket:
+class NdSocket(_Announcer):
     """Sends unsolicited neighbour advertisements to ff02::1 with hop limit 255."""
 
     def __init__(self, ifname, ifindex):
@@ -285,23 +292,12 @@ class NdSocket:
         self._all_nodes = sockaddr.inet6(ALL_NODES_V6, ifindex)
 
     def announce(self, mac, ip6, router=True):
-        """-> None once sent, else the OSError of one retry (ArpSocket.announce says why)."""
+        """An unsolicited NA for ip6 -> None once sent, else the OSError (_Announcer)."""
         neighbour_advertisement(self._packet, ip6, mac, router)
         return self._send()
 
-    def _send(self):
-        try:
-            self.sock.sendto(self._packet, self._all_nodes)
-            return None
-        except OSError:
-            return self._retry()
-
-    def _retry(self):
-        try:
-            self.sock.sendto(self._packet, self._all_nodes)
-            return None
-        except OSError as e:
-            return e
+    def _transmit(self):
+        self.sock.sendto(self._packet, self._all_nodes)
 
     def close(self):
         self.sock.close()

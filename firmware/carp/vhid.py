@@ -3,6 +3,7 @@ it, and what it has seen (for status). No event loop here."""
 import time
 
 from carp import machine, packet, rawsock, sockaddr, wire
+from carp.packet import OFF4_DESTINATION
 from carp.rawsock import IP_HEADER_LEN
 from carp.wire import equal_at, set_timing
 
@@ -118,10 +119,10 @@ class Vhid:
 
     def _address(self, dst4):
         packet = self.packet
-        packet[16] = dst4[0]
-        packet[17] = dst4[1]
-        packet[18] = dst4[2]
-        packet[19] = dst4[3]
+        packet[OFF4_DESTINATION] = dst4[0]
+        packet[OFF4_DESTINATION + 1] = dst4[1]
+        packet[OFF4_DESTINATION + 2] = dst4[2]
+        packet[OFF4_DESTINATION + 3] = dst4[3]
 
     def is_peer(self, buf, off, length):
         """Is the source address at buf[off:off+length] one of our unicast
