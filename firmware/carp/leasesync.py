@@ -113,6 +113,7 @@ class Replicator:
         self.released = {}  # (ip, mac) -> expiry: leases our dnsmasq dropped while serving
         self.serving = None
         self.status_stamp = None
+        self.status_held = None  # the status file last parsed, open (see master)
         self.refused, self.refused_logged = 0, -60
         self.last_sent = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -126,9 +127,16 @@ class Replicator:
         stamp = _stamp(self.status_file)
         if cached and stamp is not None and stamp == self.status_stamp:
             return self.serving
-        self.status_stamp = stamp
+        held, self.status_stamp = _open_stamped(self.status_file)
+        if self.status_held is not None:
+            self.status_held.close()
+        # Held open until the next read: while it is, its inode number cannot
+        # be given to a new file, so an equal stamp means the same file. (On
+        # ext4 carpd's writes alternate two inodes; two within one second of
+        # one size would otherwise look like none.)
+        self.status_held = held
         try:
-            doc = json.loads(read_text(self.status_file) or "{}")
+            doc = json.loads((held.read() if held is not None else "") or "{}")
         except ValueError:
             return False
         for v in doc.get("vhids") or ():
@@ -335,6 +343,25 @@ def _stamp(path):
         return (st[1], st[6], st[8])
     except OSError:
         return None
+
+
+def _open_stamped(path):
+    """-> (path opened, its stamp), or (None, None). The stamp is taken
+    before and after the open, so it is the opened file's; (file, None)
+    when the file kept being replaced: the next look reads it again."""
+    tries = 3
+    while tries:
+        tries -= 1
+        before = _stamp(path)
+        try:
+            f = open(path)
+        except OSError:
+            return None, None
+        if before is not None and _stamp(path) == before:
+            return f, before
+        if not tries:
+            return f, None
+        f.close()
 
 
 def _load(path):

@@ -228,3 +228,29 @@ def test_carpd_leases_follows_carpds_state_where_carpd_writes_it(tmp_path, inter
         p.send_signal(signal.SIGTERM)
         p.wait(10)
     assert "carpd's state from %s/status.json" % run_dir in line, line
+
+
+def test_carpds_state_is_seen_however_fast_carpd_rewrites_its_status(tmp_path):
+    # carpd replaces its status file by rename (status.write). On ext4 two
+    # writes in a row alternate two inode numbers, so BACKUP, then MASTER
+    # twice in one second, gave the first file's inode, size and mtime
+    # back: the replicator kept "not serving" on a master, wrote peers'
+    # leases under a running dnsmasq, and dnsmasq wrote them away (seen in
+    # the lab's DHCP failover). On tmpfs inode numbers are never reused.
+    import os
+    from carp import status
+    router = Router(tmp_path, "BACKUP")
+    path = str(router.status)
+
+    def write(state):
+        status.write(path, {"vhids": [{"name": "lan", "state": state}]})
+        os.utime(path, (1700000000, 1700000000))  # all in one second
+
+    write("BACKUP")
+    seen = []
+    for state in ["MASTER", "MASTER", "BACKUP", "BACKUP", "MASTER", "MASTER", "MASTER"]:
+        write(state)
+        if len(seen) % 2:
+            write(state)  # an even number of writes between two looks
+        seen.append("MASTER" if router.r.master(cached=True) else "BACKUP")
+        assert seen[-1] == state, seen
