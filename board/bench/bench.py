@@ -16,7 +16,9 @@ Scenarios (each figure is the median of --runs runs, with min and max):
             longest gap between advertisements (captured on r2) and
             takeovers (who holds the VIP, sampled every 50 ms); then one
             long junk flood (--junk-seconds, 40 s)
-  idle      CPU (us/s), wake-ups/s and RSS as master and as backup
+  idle      CPU (us/s), wake-ups/s and RSS as master and as backup; with
+            carp-mpy also the interpreter's floor (floor.py: only the poll
+            and the read or send each advertisement needs)
   heap      carp's MicroPython heap with 1 and 4 vhids in the launcher's
             default heap and in smaller ones (-X heapsize, by CARP_HEAP),
             with the RSS of the interpreter and of all carp's processes
@@ -455,7 +457,11 @@ def run(args, work):
                             entry["sent_per_received"]["median"], _f((entry["max_gap_ms"] or {}).get("max")),
                             entry["takeovers"]))
     if "idle" in only:
-        for c in everyone:
+        # carp on MicroPython is also set against that interpreter's floor
+        # (floor.py: a poll and one read or send per advertisement, nothing else)
+        floors = [C.Floor(c.interpreter, "%s: poll and read/send only" % c.label)
+                  for c in everyone if c.name == "carp-mpy"]
+        for c in everyone + floors:
             for mode in ("1s", "fast"):
                 tmp = Path(tempfile.mkdtemp(dir=str(work)))
                 raw = idle_session(c, args.runs, tmp, mode)
@@ -464,11 +470,14 @@ def run(args, work):
                     entry[role] = dict((k, summary([r[k] for r in runs]))
                                        for k in ("cpu_us_per_s", "wakeups_per_s", "rss_kb"))
                     entry[role]["runs"] = runs
-                result["idle"].setdefault(mode, {})[c.name] = entry
+                key = "idle_floor" if c in floors else "idle"
+                result.setdefault(key, {}).setdefault(mode, {})[c.name] = entry
                 say("idle %s %s: master %.0f us/s %.1f wakeups/s, backup %.0f us/s %.1f wakeups/s" % (
                     mode, c.name, entry["master"]["cpu_us_per_s"]["median"],
                     entry["master"]["wakeups_per_s"]["median"], entry["backup"]["cpu_us_per_s"]["median"],
                     entry["backup"]["wakeups_per_s"]["median"]))
+        if floors:
+            result["floor_label"] = floors[0].label
     if "heap" in only:
         mp = [c for c in everyone if c.name == "carp-mpy"]
         for c in mp:
@@ -598,6 +607,7 @@ def markdown(result):
                 sizes_kb[n] = {"median": size[pkg]["installed_bytes"] / 1024, "n": 1}
         row("installed size (KB)", sizes_kb)
     out = "\n".join(lines) + "\n"
+    out += floor_table(result)
     out += targets(result)
     out += vmac_outage.markdown(result.get("vmac"))
     heap = result.get("heap") or []
@@ -616,6 +626,31 @@ def markdown(result):
                 _kb(h["heap_used"]) if h["heap_used"] else "-", h.get("rss_kb_interpreter") or "-",
                 h.get("rss_kb_all") or "-", outcome)
     return out
+
+
+def floor_table(result):
+    """carp at rest against its interpreter's floor (floor.py) and ucarp:
+    what carp's own code adds to a wake-up, and what no code can remove."""
+    floors = result.get("idle_floor") or {}
+    if not floors:
+        return ""
+    out = "\nAt rest, against the interpreter's floor (%s; CPU µs/s, median):\n\n" % result.get(
+        "floor_label", "mpy-floor")
+    out += "| | carp-mpy | floor | ucarp | carp / floor | floor / ucarp |\n|---|---|---|---|---|---|\n"
+    for mode, mode_label in (("1s", "advbase 1"), ("fast", "sub-second")):
+        for role in ("master", "backup"):
+            def med(by, name):
+                node = ((by.get(mode) or {}).get(name) or {}).get(role) or {}
+                return (node.get("cpu_us_per_s") or {}).get("median")
+            carp, floor, ucarp = med(result["idle"], "carp-mpy"), med(floors, "mpy-floor"), med(result["idle"], "ucarp")
+            out += "| %s, %s | %s | %s | %s | %s | %s |\n" % (
+                role, mode_label, _num(carp), _num(floor), _num(ucarp),
+                "%.2f" % (carp / floor) if carp and floor else "–", "%.2f" % (floor / ucarp) if floor and ucarp else "–")
+    return out
+
+
+def _num(v):
+    return "%.0f" % v if v is not None else "–"
 
 
 def targets(result):
@@ -668,6 +703,16 @@ def targets(result):
         idle = get("idle", "1s", ours, role, "cpu_us_per_s")
         if idle:
             rows.append(("idle as %s ≤ 100 µs/s" % role, idle["median"] <= 100, "%.0f µs/s" % idle["median"]))
+        for mode, mode_label in (("1s", "advbase 1"), ("fast", "sub-second")):
+            idle = get("idle", mode, ours, role, "cpu_us_per_s")
+            theirs = get("idle", mode, "ucarp", role, "cpu_us_per_s")
+            floor = get("idle_floor", mode, "mpy-floor", role, "cpu_us_per_s")
+            if idle and theirs:
+                rows.append(("idle as %s, %s: CPU ≤ 1.2 × ucarp's" % (role, mode_label),
+                             idle["median"] <= 1.2 * theirs["median"],
+                             "%.0f µs/s against %.0f µs/s%s" % (
+                                 idle["median"], theirs["median"],
+                                 "; the interpreter's floor alone: %.0f µs/s" % floor["median"] if floor else "")))
     for h in result.get("heap") or []:
         if h["vhids"] == 4 and h["heapsize"] == "64K":
             rows.append(("MicroPython heap ≤ 64 KB with 4 vhids (runs with -X heapsize=64K)",

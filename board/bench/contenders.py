@@ -138,6 +138,29 @@ class Ucarp(Contender):
         return Running(lab.start(node, argv, log=log), log)
 
 
+class Floor(Contender):
+    """Not a daemon: floor.py under carp-mpy's interpreter, the least a CARP
+    daemon in it must do at rest (a poll and a read, or a poll and a send,
+    per advertisement). The idle scenario only; r1 holds the VIP from the
+    start (nothing takes it over)."""
+    name = "mpy-floor"
+
+    def __init__(self, interpreter, label):
+        self.interpreter, self.label = interpreter, label
+
+    def start(self, lab, node, tmp, mode="1s", track=None, vhids=1):
+        if track or vhids != 1:
+            raise ValueError("the floor runs one vhid and tracks nothing")
+        role = "master" if node == "r1" else "backup"
+        if role == "master":
+            lab.run(node, ["ip", "addr", "add", "%s/%d" % (lab.vip, lab.prefix), "dev", lab.dev])
+        firmware = str(REPO / "firmware")
+        env = {"MICROPYPATH": firmware + ":.frozen", "PYTHONPATH": firmware}
+        log = str(tmp / ("%s-floor.log" % node))
+        argv = [self.interpreter, str(HERE / "floor.py"), role, lab.dev, "1000" if mode == "1s" else "102"]
+        return Running(lab.start(node, argv, env=env, log=log), log)
+
+
 KEEPALIVED_CONF = """global_defs {
     router_id %(node)s
     enable_script_security

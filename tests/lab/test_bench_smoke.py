@@ -47,3 +47,22 @@ def test_bench_heap_scenario_reports_heap_and_rss(tmp_path):
         assert 0 < run["heap_used"] < run["heap_size"]
         assert 0 < run["rss_kb_interpreter"] < run["rss_kb_all"]
     assert "| 2 | default (" in out_md.read_text()
+
+
+def test_bench_floor_wakes_once_per_advertisement_and_is_tabled(tmp_path):
+    """The idle scenario's floor (floor.py on the venv's MicroPython): a
+    master that sends and a backup that reads once per advertisement,
+    the same wake-ups carp makes; the table sets carp against it."""
+    from board.bench import bench
+    from board.bench.contenders import Floor
+    micropython = bench.venv_micropython()
+    raw = bench.idle_session(Floor(micropython, "floor"), 1, tmp_path, "1s", window=3.0)
+    for role in ("master", "backup"):
+        run, = raw[role]
+        assert 0.6 <= run["wakeups_per_s"] <= 1.4, raw  # one advertisement a second, sent or read
+        assert run["cpu_us_per_s"] > 0, raw
+    entry = dict((role, {"cpu_us_per_s": {"median": raw[role][0]["cpu_us_per_s"]}}) for role in raw)
+    carp = dict((role, {"cpu_us_per_s": {"median": 2 * raw[role][0]["cpu_us_per_s"]}}) for role in raw)
+    table = bench.floor_table({"idle": {"1s": {"carp-mpy": carp}}, "idle_floor": {"1s": {"mpy-floor": entry}}})
+    assert "| backup, advbase 1 | %.0f | %.0f | – | 2.00 | – |" % (
+        carp["backup"]["cpu_us_per_s"]["median"], entry["backup"]["cpu_us_per_s"]["median"]) in table, table
