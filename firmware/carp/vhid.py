@@ -42,8 +42,13 @@ class Vhid:
         self.out = iface  # what sends: .carp and .carp6_send (the device, or its vmac)
         # The 36 bytes of the last advertisement accepted and of the last
         # forgery refused: a repeat gets the same verdict from one compare.
+        # Two accepted ones: two senders that take turns (the master and a
+        # preempting backup, the peer and a less preferred flooder) would
+        # otherwise each cost an HMAC every time (300 us in carp/sha1.py).
         self.last_good = bytearray(wire.HEADER_LEN)
         self.last_good_valid = False
+        self.older_good = bytearray(wire.HEADER_LEN)
+        self.older_good_valid = False
         self.last_forged = bytearray(wire.HEADER_LEN)
         self.last_forged_valid = False
         # Unicast mode: advertisements count only from a configured peer.
@@ -137,10 +142,12 @@ class Vhid:
         return False
 
     def repeat_verdict(self, header):
-        """header (36 bytes) repeats the last accepted advertisement or the last
-        forgery -> packet.ACCEPTED or DROP_HMAC; else packet.UNSEEN. Both are
+        """header (36 bytes) repeats one of the last two accepted advertisements
+        or the last forgery -> packet.ACCEPTED or DROP_HMAC; else packet.UNSEEN. Both are
         public (they were on the wire), so a fast compare gives nothing away."""
         if self.last_good_valid and header == self.last_good:
+            return packet.ACCEPTED
+        if self.older_good_valid and header == self.older_good:
             return packet.ACCEPTED
         if self.last_forged_valid and header == self.last_forged:
             return packet.DROP_HMAC
@@ -148,6 +155,9 @@ class Vhid:
 
     def remember_verdict(self, header, good):
         if good:
+            if self.last_good_valid:
+                self.older_good[:] = self.last_good
+                self.older_good_valid = True
             self.last_good[:] = header
             self.last_good_valid = True
         else:

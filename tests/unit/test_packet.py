@@ -97,6 +97,20 @@ def test_a_repeated_forgery_is_rejected_without_an_hmac(rx, monkeypatch):
     assert rx.verdict(4, forged)[0] == reason("bad_hmac")
 
 
+def test_two_senders_taking_turns_are_each_checked_once(rx, monkeypatch):
+    """The peer and another sender with the password (a less preferred
+    flooder, a preempting backup) alternate: each header is hashed once,
+    not on every turn."""
+    peer, other = valid(4, advskew=100), valid(4, advskew=200)
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED
+    assert rx.verdict(4, other)[0] == packet.ACCEPTED
+    g = rx.groups[0]
+    monkeypatch.setattr(g.hmac, "digest", lambda *a: pytest.fail("HMAC computed for a repeat"))
+    for _ in range(3):
+        assert rx.verdict(4, peer)[0] == packet.ACCEPTED
+        assert rx.verdict(4, other)[0] == packet.ACCEPTED
+
+
 def test_a_repeat_gets_the_verdict_a_full_check_gives(rx):
     """The repeat cache is keyed by all 36 bytes: a packet that differs from
     a judged one anywhere (here: its checksum) is checked in full."""
