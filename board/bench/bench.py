@@ -639,14 +639,21 @@ def floor_table(result):
     out += "| | carp-mpy | floor | ucarp | carp / floor | floor / ucarp |\n|---|---|---|---|---|---|\n"
     for mode, mode_label in (("1s", "advbase 1"), ("fast", "sub-second")):
         for role in ("master", "backup"):
-            def med(by, name):
-                node = ((by.get(mode) or {}).get(name) or {}).get(role) or {}
-                return (node.get("cpu_us_per_s") or {}).get("median")
-            carp, floor, ucarp = med(result["idle"], "carp-mpy"), med(floors, "mpy-floor"), med(result["idle"], "ucarp")
+            carp, floor, ucarp = [_at(result, key, mode, name, role, "cpu_us_per_s", "median") for key, name in
+                                  (("idle", "carp-mpy"), ("idle_floor", "mpy-floor"), ("idle", "ucarp"))]
             out += "| %s, %s | %s | %s | %s | %s | %s |\n" % (
                 role, mode_label, _num(carp), _num(floor), _num(ucarp),
                 "%.2f" % (carp / floor) if carp and floor else "–", "%.2f" % (floor / ucarp) if floor and ucarp else "–")
     return out
+
+
+def _at(node, *path):
+    """node[path[0]][path[1]]..., or None where the path ends early."""
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
 
 
 def _num(v):
@@ -660,12 +667,7 @@ def targets(result):
     ours = "carp-mpy"
 
     def get(*path):
-        node = result
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                return None
-            node = node[key]
-        return node
+        return _at(result, *path)
 
     link = get("failover", "link", ours, "outage_ms")
     if link:

@@ -15,7 +15,7 @@ code costs is told from what the interpreter costs to wake at all.
 import select
 import sys
 
-from carp import kfilter, rawsock, sockaddr, wire
+from carp import kfilter, netlink, rawsock, sockaddr, wire
 from carp.clock import ticks_add, ticks_diff, ticks_ms
 
 VHID = 1
@@ -23,8 +23,12 @@ COUNTER = b"\0\0\0\0\0\0\0\1"
 
 
 def ifindex(dev):
-    with open("/sys/class/net/%s/ifindex" % dev) as f:
-        return int(f.read())
+    """As carpd looks its device up: over rtnetlink."""
+    route = netlink.Route()
+    try:
+        return route.get_link(dev).index
+    finally:
+        route.close()
 
 
 def backup(sock, poller):
