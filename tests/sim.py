@@ -29,6 +29,7 @@ class Router:
         self.history = []  # (time, state name, reason)
         self.sent = 0
         self.announces = []
+        self.last_heard = None  # the last advertisement delivered: the daemon's Vhid.last_good
 
     @property
     def state(self):
@@ -144,7 +145,10 @@ class Lan:
                     continue
                 advbase, advskew, demote, src = advert
                 tie = tiebreak.tie(r.addr, src, 0)
-                self._apply(r, r.machine.on_advert(self.ticks(), machine.PeerAdvert(advbase, advskew, demote, tie)))
+                repeat = advert == r.last_heard  # as the daemon's inbox flags it
+                r.last_heard = advert
+                self._apply(r, r.machine.on_advert(self.ticks(), machine.PeerAdvert(advbase, advskew, demote, tie,
+                                                                                    repeat)))
             else:
                 self.time, r = timer
                 self._apply(r, r.machine.on_timer(self.ticks()))

@@ -61,14 +61,15 @@ REPO = C.REPO
 SCENARIOS = ("link", "stop", "uplink", "fast", "flood", "idle", "heap", "size", "vmac")
 VMAC_RUNS = 2  # each run is 8 labs, 2 of them waiting 20 s for a client that never recovers
 FAILOVERS = ("link", "stop", "uplink", "fast")
-FLOOD_KINDS = ("other", "lesser", "badhmac", "junk")
+FLOOD_KINDS = ("other", "lesser", "badhmac", "varied", "junk")
 # (kind, packets per second) of the CPU-per-packet runs
 FLOOD_PLAN = (("other", 1000), ("other", 4000), ("lesser", 1000), ("lesser", 4000),
-              ("badhmac", 1000), ("badhmac", 4000), ("badhmac", 10000), ("junk", 4000))
+              ("badhmac", 1000), ("badhmac", 4000), ("badhmac", 10000), ("varied", 1000), ("varied", 4000),
+              ("junk", 4000))
 FLOOD_SECONDS = 2.0
 JUNK_RATE = 4000
 JUNK_SECONDS = 40.0             # the flood that once split the pair
-IDLE_WINDOW = 3.0               # s per idle run
+IDLE_WINDOW = 10.0              # s per idle run: whole wake-ups at 1/s count to within 10 %
 ELECTION_TIMEOUT = 12.0         # s: the first master, whoever it is
 # keepalived repeats its gratuitous ARPs 5 s after becoming master
 # (garp_master_delay) and after a lower-priority advertisement: quiet
@@ -734,6 +735,7 @@ def _kb(n):
 
 FLOOD_LABEL = {"other": "another vhid's advertisements", "lesser": "a less preferred sender",
                "badhmac": "bad HMACs (VRRP: bad checksums)",
+               "varied": "bad HMACs, each one different (VRRP: bad checksums)",
                "junk": "4,050-byte protocol-112 junk", "junk-long": "4,050-byte junk for %d s" % JUNK_SECONDS}
 
 

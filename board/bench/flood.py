@@ -9,9 +9,12 @@ KIND (the protocol comes first, then what the packet is):
     carp-lesser   valid CARP advertisement for vhid 1, advskew 200: a less
                   preferred sender than the master under test
     carp-badhmac  CARP advertisement for vhid 1, advskew 0, wrong HMAC
+    carp-varied   the same, with a different wrong HMAC in each packet (no
+                  two alike within VARIANTS): no verdict can be remembered
     vrrp2-* vrrp3-*  the same for VRRP (keepalived): other vrid 2, lesser
                   priority 50, and for "badhmac" a wrong checksum (VRRP has
-                  no HMAC, so the checksum is its integrity check)
+                  no HMAC, so the checksum is its integrity check; "varied":
+                  a different wrong checksum in each packet)
     junk-big      4,050-byte protocol-112 datagrams of random content to
                   224.0.0.18, TTL 255 (what a host without the password can
                   send: the kernel fragments and reassembles them)
@@ -72,6 +75,36 @@ def ip_frame(src_mac, src, payload):
     return CARP_MAC + src_mac + b"\x08\x00" + header + payload
 
 
+VARIANTS = 4096
+
+
+def varied(payload, index):
+    """The bad packet made different in its integrity field (CARP: the last
+    two bytes of the MAC, with the checksum made right again; VRRP: the
+    checksum itself, never the right one)."""
+    body = bytearray(payload)
+    if body[0] == 0x21 and len(body) == 36:
+        body[34] ^= index >> 8
+        body[35] ^= index & 0xFF
+        body[6:8] = b"\0\0"
+        body[6:8] = struct.pack("!H", checksum(bytes(body)))
+    else:
+        cks = struct.unpack("!H", body[6:8])[0] ^ (index + 1)
+        if cks == struct.unpack("!H", payload[6:8])[0] ^ 0x5555:  # the right one
+            cks ^= 0x8000
+        body[6:8] = struct.pack("!H", cks)
+    return bytes(body)
+
+
+def payloads(kind, src, vip, passphrase):
+    """Every packet the flood cycles through (one, except for "varied")."""
+    proto, what = kind.split("-", 1)
+    if what == "varied":
+        bad = payload(proto + "-badhmac", src, vip, passphrase)
+        return [varied(bad, i) for i in range(VARIANTS)]
+    return [payload(kind, src, vip, passphrase)]
+
+
 def payload(kind, src, vip, passphrase):
     proto, what = kind.split("-", 1)
     if what not in ("other", "lesser", "badhmac"):
@@ -111,8 +144,8 @@ def main(argv):
         s.bind((dev, 0))
         with open("/sys/class/net/%s/address" % dev) as f:
             src_mac = bytes.fromhex(f.read().strip().replace(":", ""))
-        frame = ip_frame(src_mac, src, payload(kind, src, vip, passphrase))
-        send = lambda: s.send(frame)  # noqa: E731
+        frames = [ip_frame(src_mac, src, p) for p in payloads(kind, src, vip, passphrase)]
+        send = lambda: s.send(frames[sent % len(frames)])  # noqa: E731
     total = int(rate * seconds)
     sent = 0
     start = time.monotonic()

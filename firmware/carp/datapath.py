@@ -92,14 +92,15 @@ class DataPath:
         words (test_frames.py): a larger frame is allocated on the heap for
         every call, hence the small methods."""
         count = 0
-        while count < reads and self._take(iface, v6):
+        while count < reads and self.take(iface, v6):
             count += 1
         return count
 
-    def _take(self, iface, v6):
+    def take(self, iface, v6):
         """One datagram and its verdict -> False when none was queued."""
         inbox = self.inbox
-        n = (iface.carp6 if v6 else iface.carp).receive(inbox.buf)
+        sock = iface.carp6 if v6 else iface.carp
+        n = sock.read(inbox.buf, sock.packet_len)  # FilteredSocket.receive, a call fewer
         if not n:
             return False
         verdict = inbox.parse6(n, iface.by_vhid) if v6 else inbox.parse4(n, iface.by_vhid)
@@ -117,7 +118,8 @@ class DataPath:
         """A valid advertisement (the inbox after ACCEPTED): its machine decides."""
         vhid = inbox.vhid
         vhid.rx += 1
-        vhid.remember_peer(inbox.buf, inbox.source, inbox.source_len)
+        if not inbox.repeat or inbox.source_len != vhid.peer_len:  # a repeat comes from the peer we know
+            vhid.remember_peer(inbox.buf, inbox.source, inbox.source_len)
         m = vhid.machine
         inbox.tie = self._tie(vhid, inbox) if m.state == _MASTER else TIE_PEER_WINS
         actions = m.on_advert(clock.ticks_ms(), inbox)
@@ -146,7 +148,7 @@ class DataPath:
 
     def send_advert(self, vhid):
         m = vhid.machine
-        vhid.send(m.advbase, m.advertised_skew())
+        vhid.send(m.advbase, m.skew_out)
 
     def announce(self, vhid):
         vips = vhid.cfg.vips

@@ -2,7 +2,8 @@
 
 A turn (step): wait for the first of an advertisement, a link event, a ping
 reply, a control request or the next deadline; hand what is readable to its
-reader (advertisements: datapath.DataPath.drain); run what is due (machines:
+reader (advertisements: datapath.DataPath.take, or drain for a batch under
+a flood); run what is due (machines:
 Machine.on_timer -> DataPath.act; trackers); write the status document if
 something it shows changed (report.py); under a flood, pause so that packets
 gather and are read in batches (pace).
@@ -21,7 +22,7 @@ overflows: a live master is never missed, only handled late.
 """
 import select
 
-from carp import clock
+from carp import clock, machine
 from carp.clock import ticks_diff
 
 FLOOD_WINDOW_MS = 100
@@ -29,6 +30,7 @@ FLOOD_PACKETS = 20  # 200/s: more than 20 vhids at 10 advertisements per second
 FLOOD_PAUSE_MS = 100
 SAMPLE_ONE_IN = 128
 DRAIN_READS = 256  # datagrams per wake-up, at most
+QUIET_MS = 100000  # a window older than ticks can tell: this long (for the rate only)
 
 
 class Loop:
@@ -86,7 +88,12 @@ class Loop:
         self.pause_poller.register(fd, select.POLLIN)
 
     def load(self):
-        """(packets per second in the last window, windows spent pacing), for status."""
+        """(packets per second, windows spent pacing), for status. At rest a
+        window stays open for FLOOD_PACKETS + 1 packets: once it has been
+        open a second, the rate is its own so far."""
+        elapsed = ticks_diff(clock.ticks_ms(), self.window_start)
+        if not self.flooded and elapsed >= 1000:
+            return self.window_packets * 1000 // elapsed, self.floods
         return self.packets_per_s, self.floods
 
     # -- one turn -------------------------------------------------------------
@@ -103,9 +110,11 @@ class Loop:
             self.handle(fd)
         now = clock.ticks_ms()
         self.run_timers(now)
-        if self.report.due(now):
+        if self.report.wanted or (self.report.next_write is not None
+                                  and ticks_diff(now, self.report.next_write) >= 0):
             self.write_status()
-        self.pace(now)
+        if self.flooded:
+            self.pace(now)
 
     def handle(self, fd):
         """A descriptor is readable: a packet, a link event, a ping reply, or a control request."""
@@ -114,10 +123,12 @@ class Loop:
             # At rest one read per wake-up: the read that would only say
             # "empty" is a syscall too (poll() comes back at once if more
             # are queued).
-            self.window_packets += self.datapath.drain(iface, fd == iface.carp6_fd,
-                                                       DRAIN_READS if self.flooded else 1)
-            if self.window_packets > FLOOD_PACKETS:
-                self.flooded = True  # at once: a flood's first window is read in batches too
+            if self.flooded:
+                self.window_packets += self.datapath.drain(iface, fd == iface.carp6_fd, DRAIN_READS)
+            elif self.datapath.take(iface, fd == iface.carp6_fd):
+                self.window_packets += 1
+                if self.window_packets > FLOOD_PACKETS:
+                    self._next_window(clock.ticks_ms())  # a flood's first window is read in batches too
         elif fd == self.events_fd:
             self.on_link_events(clock.ticks_ms())
         elif fd == self.tracking.icmp_fd:
@@ -151,7 +162,9 @@ class Loop:
             i += 1
 
     def _fire(self, vhid, now):
-        self.datapath.act(vhid, vhid.machine.on_timer(now))
+        actions = vhid.machine.on_timer(now)
+        if actions:  # as DataPath.act, a call fewer
+            machine.apply(actions, vhid, self.datapath)
 
     def poll_timeout(self, now):
         """Milliseconds to the next deadline (-1: none). One more than the
@@ -189,8 +202,16 @@ class Loop:
             self._pause(now)
 
     def _next_window(self, now):
-        self.packets_per_s = self.window_packets * 1000 // ticks_diff(now, self.window_start)
-        self.flooded = self.window_packets > FLOOD_PACKETS
+        """Close the window: flooded if more than FLOOD_PACKETS came within
+        FLOOD_WINDOW_MS. At rest a window closes only every FLOOD_PACKETS + 1
+        packets (handle), so a turn does no flood bookkeeping at all."""
+        elapsed = ticks_diff(now, self.window_start)
+        if elapsed < 0:  # opened beyond the ticks' half period: days of quiet
+            elapsed = QUIET_MS
+        packets = self.window_packets
+        self.packets_per_s = packets * 1000 // (elapsed if elapsed > 0 else 1)
+        # (No product with elapsed: it may be days, past a 31-bit small int.)
+        self.flooded = packets > FLOOD_PACKETS and elapsed < packets * FLOOD_WINDOW_MS // FLOOD_PACKETS
         if self.flooded:
             self.floods += 1
         self.window_packets = 0

@@ -1,10 +1,9 @@
 """One CARP state machine per vhid: INIT, BACKUP, MASTER. No I/O, no clock.
 
 Inputs are (now, event) with `now` in wrapping millisecond ticks (carp.clock);
-outputs are an int of action bits that the event loop carries out in a fixed
-order, and `deadline`, the tick at which on_timer must be called (None: no
-timer). An int rather than a list of actions keeps the send path free of
-allocation on MicroPython.
+outputs are an int of action bits (no list: no allocation on MicroPython)
+that the event loop carries out in a fixed order, and `deadline`, the tick at
+which on_timer must be called (None: no timer).
 
 Rules are OpenBSD's (docs/protocol.md section 4) with these choices:
 - advertisement interval: advbase + advskew/256 s; 0 becomes 1/256 s (4 ms).
@@ -28,18 +27,15 @@ Rules are OpenBSD's (docs/protocol.md section 4) with these choices:
   and re-sends its gratuitous ARP/NA, at most once per interval, so clients
   that followed the other master come back (OpenBSD just keeps advertising).
   It reports a split brain (CONFLICT: a log line, never hooks) at most once
-  per CONFLICT_REPORT_MS, and not at all while it is taking over from a
-  master it preempted: that one's adverts in flight and its last one as it
-  yields are a handover, not a split brain.
+  per CONFLICT_REPORT_MS, and not while taking over from a master it
+  preempted (that one's adverts until it yields are a handover).
 - preempt_delay_ms: a BACKUP that could preempt waits this long, and only
   takes over if it is still the better one then.
-- boot hold (boot_delay): start(hold_ms=...) keeps the machine in INIT, with
-  its one timer armed, until the hold is over; carrier changes meanwhile are
-  remembered and only the last one counts when it ends.
+- boot hold (boot_delay): start(hold_ms=...) keeps the machine in INIT, its
+  one timer armed, until the hold is over; the last carrier change counts.
 """
 from carp.compat import const
-# Tie results (tiebreak.tie) for on_advert: who keeps mastership when two
-# masters advertise exactly alike.
+# Tie results (tiebreak.tie): who stays master when two advertise alike.
 from carp.tiebreak import TIE_PEER_WINS, TIE_SPLIT_HIGHER, TIE_SPLIT_LOWER, TIE_WE_WIN  # noqa: F401
 from carp.wire import BOW_OUT_TIMING
 
@@ -60,8 +56,7 @@ CONFLICT = const(64)  # another master was heard and we kept mastership: report 
 DEMOTED_ADVSKEW = 240  # FreeBSD's cap: what a demoted router advertises, for peers blind to the demote byte
 MIN_INTERVAL_MS = 4  # OpenBSD floors a zero interval at 1/256 s
 DELAYED_ANNOUNCE = 2  # repeat the gratuitous ARP two advertisements later (for L3 switches)
-# One split-brain report per vhid per minute: a third advertiser or a replay
-# that never yields must not fill the log (it is still answered every interval).
+# A split brain is reported once a minute per vhid (answered every interval).
 CONFLICT_REPORT_MS = 60000
 
 # Reasons for the last transition (shown in logs and status).
@@ -86,14 +81,15 @@ _SPLIT_TIE = "split tie"
 
 
 class PeerAdvert:
-    """What an advertisement said, for Machine.on_advert (tests, the
-    simulation; the daemon hands its packet.Inbox, which has the same fields)."""
+    """What an advertisement said, for Machine.on_advert (tests, the simulation;
+    the daemon hands its packet.Inbox, which has the same fields)."""
 
-    def __init__(self, advbase, advskew, demote, tie=TIE_PEER_WINS):
+    def __init__(self, advbase, advskew, demote, tie=TIE_PEER_WINS, repeat=False):
         self.advbase = advbase
         self.advskew = advskew
         self.demote = demote
         self.tie = tie
+        self.repeat = repeat  # the same advertisement as the last one on_advert was given
 
 
 def apply(actions, target, effects):
@@ -141,6 +137,7 @@ class Machine:
         self.preempt = preempt
         self.demote = demote
         self.deadratio = deadratio
+        self.down_ms = master_down_ms(advbase, advskew, deadratio)  # none of these changes while we run
         self.preempt_delay_ms = preempt_delay_ms
         self.preempt_since = None  # when we first could have preempted
         self.conflict_quiet_until = None  # ticks: no answer to another master before (an interval after the last)
@@ -154,22 +151,29 @@ class Machine:
         self.hold_ms = 0
         self.link_up = False
         self.announce_countdown = 0
+        # A BACKUP following the last advertisement's master, no preempt wait
+        # pending: the same advertisement again means the same (on_advert).
+        self.settled = False
         # What the last accepted advertisement said (status, reasons).
         self.peer_advbase = 0
         self.peer_advskew = 0
         self.peer_demote = 0
+        self._timing()  # skew_out, every_ms: what we advertise, how often
 
     # -- derived timing ---------------------------------------------------
+    def _timing(self):
+        """What we advertise and how often: on a change of demote, not per advertisement."""
+        self.skew_out = DEMOTED_ADVSKEW if self.demote and self.advskew < DEMOTED_ADVSKEW else self.advskew
+        self.every_ms = interval_ms(self.advbase, self.skew_out)
+
     def advertised_skew(self):
-        if self.demote and self.advskew < DEMOTED_ADVSKEW:
-            return DEMOTED_ADVSKEW
-        return self.advskew
+        return self.skew_out
 
     def interval_ms(self):
-        return interval_ms(self.advbase, self.advertised_skew())
+        return self.every_ms
 
     def master_down_ms(self):
-        return master_down_ms(self.advbase, self.advskew, self.deadratio)
+        return self.down_ms
 
     def state_name(self):
         return STATE_NAMES[self.state]
@@ -179,6 +183,7 @@ class Machine:
         self.previous = self.state
         self.state = state
         self.reason = reason
+        self.settled = False
         return TRANSITION
 
     def _setrun(self, now, extra_ms=0):
@@ -186,9 +191,9 @@ class Machine:
         a MASTER's next advertisement, a BACKUP's master-down time; in INIT
         the end of a boot hold, else none."""
         if self.state == MASTER:
-            self.deadline = self._ticks_add(now, self.interval_ms() + extra_ms)
-        elif self.state == BACKUP:  # every advertisement a backup follows: a call fewer than master_down_ms()
-            self.deadline = self._ticks_add(now, master_down_ms(self.advbase, self.advskew, self.deadratio) + extra_ms)
+            self.deadline = self._ticks_add(now, self.every_ms + extra_ms)
+        elif self.state == BACKUP:
+            self.deadline = self._ticks_add(now, self.down_ms + extra_ms)
         elif self.held:
             self.deadline = self._ticks_add(now, self.hold_ms)
         else:
@@ -202,8 +207,7 @@ class Machine:
 
     def _become_master(self, now, reason):
         self.preempt_since = None
-        # Taking the role from a live master: until it has heard us, its
-        # advertisements (and its last one as it yields) are expected.
+        # From a live master: its advertisements until it hears us are expected.
         self.took_over_at = now if reason in _TAKEOVERS else None
         self.announce_countdown = DELAYED_ANNOUNCE
         actions = TAKE_VIPS | SEND_ADVERT | ANNOUNCE | self._enter(MASTER, reason)
@@ -251,6 +255,8 @@ class Machine:
         if demote == self.demote:
             return 0
         self.demote = demote
+        self._timing()
+        self.settled = False  # judge() compares demotions
         if self.state == MASTER:
             self._setrun(now)
             return SEND_ADVERT
@@ -279,10 +285,9 @@ class Machine:
         return 0
 
     def needs_tie(self, advbase, advskew, demote):
-        """Would on_advert look at the tie-break for this advertisement? (It is
-        a byte-by-byte compare of two addresses: skipped when it cannot matter.)"""
+        """Would on_advert look at the tie-break (an address compare) for this?"""
         return self.state == MASTER and demote == self.demote \
-            and advbase * 256 + advskew == self.advbase * 256 + self.advertised_skew()
+            and advbase * 256 + advskew == self.advbase * 256 + self.skew_out
 
     def judge(self, advbase, advskew, demote, tie=TIE_PEER_WINS):
         """What a valid advertisement means to us in our state, nothing
@@ -290,7 +295,7 @@ class Machine:
         over another one), _SPLIT_TIE, or None (a master leaving while we are
         master; the master we follow, as a BACKUP)."""
         theirs = advbase * 256 + advskew
-        ours = self.advbase * 256 + self.advertised_skew()
+        ours = self.advbase * 256 + self.skew_out
         leaving = advbase == BOW_OUT_TIMING and advskew == BOW_OUT_TIMING
         if self.state == MASTER:
             if leaving:
@@ -321,7 +326,12 @@ class Machine:
         """A valid advertisement for our vhid (MAC checked by the caller):
         judge() says what it means, the state reacts. advert: its advbase,
         advskew, demote, and tie (TIE_*: how our address compares, needed only
-        when needs_tie() says so): a PeerAdvert, or the daemon's packet.Inbox."""
+        when needs_tie() says so) and repeat: a PeerAdvert, or the daemon's
+        packet.Inbox. The master a backup follows, again: the timer restarts."""
+        if advert.repeat and self.settled:
+            self._setrun(now)
+            return 0
+        self.settled = False
         if self.state == INIT:
             return 0
         self.peer_advbase = advert.advbase
@@ -341,15 +351,15 @@ class Machine:
                 reason = R_SLOW_MASTER if self._too_slow(advert.advbase * 256 + advert.advskew) else None
         else:
             self.preempt_since = None
+            self.settled = True  # unless we take over now (_enter)
         if reason is not None:
             return self._become_master(now, reason)
         self._setrun(now)  # the master we follow: its master-down time starts again
         return 0
 
     def _split_tie(self, now, tie):
-        """Both yield, nobody stays master to re-announce, so no last
-        advertisement (it would re-arm the peer's timer and undo the wait
-        that breaks the race)."""
+        """Both yield, so no last advertisement: it would re-arm the peer's
+        timer and undo the wait that breaks the race."""
         return self._become_backup(now, R_TIE, self.interval_ms() if tie == TIE_SPLIT_HIGHER else 0)
 
     def _yield(self, now, reason):
@@ -386,6 +396,5 @@ class Machine:
         return SEND_ADVERT | ANNOUNCE | CONFLICT
 
     def _handover(self, now):
-        """Still taking over from a master we preempted: it may not have
-        heard us yet. One master-down time is plenty for that."""
+        """Still taking over from a master we preempted (one master-down time)?"""
         return self.took_over_at is not None and self._ticks_diff(now, self.took_over_at) < self.master_down_ms()

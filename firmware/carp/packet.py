@@ -19,7 +19,9 @@ datagram is never cut or merged with the next one.
 A flood repeats itself, and so does a live master (OpenBSD and we send a
 constant counter): 36 bytes identical to the last advertisement a vhid
 accepted, or to the last forgery it refused, get the same verdict again from
-one compare, without the checksum loop or an HMAC.
+one compare, without the checksum loop or an HMAC. A repeat of the last
+accepted one is flagged (Inbox.repeat): while nothing changed on our side,
+the machine then only restarts its master-down timer (Machine.on_advert).
 """
 from carp import wire
 
@@ -88,7 +90,8 @@ class Inbox:
 
     After ACCEPTED: vhid (the vhid.Vhid it is for), carp (offset of its
     CARP header), source and source_len (offset and length of the IP source
-    address), and what the header says: advbase, advskew, demote; tie is
+    address), what the header says: advbase, advskew, demote, and repeat:
+    the same 36 bytes as the advertisement that vhid accepted last; tie is
     the datapath's to set (machine.TIE_*), so that the inbox is the
     advertisement Machine.on_advert reads. After a drop, vhid is the Vhid it
     was for once known, else None. Made once; parsing allocates nothing.
@@ -112,6 +115,7 @@ class Inbox:
         self.advskew = 0
         self.demote = 0
         self.tie = 0
+        self.repeat = False  # the same 36 bytes as the vhid's last accepted advertisement
 
     def parse4(self, n, by_vhid):
         """The IPv4 datagram in buf[:n] -> ACCEPTED or a DROP_ reason."""
@@ -165,9 +169,14 @@ class Inbox:
         self.carp = off
         if vhid.has_peers and not self._from_peer(vhid):
             return DROP_PEER
-        verdict = vhid.repeat_verdict(header)
-        if verdict == UNSEEN:
-            verdict = self._first_sight(vhid, header)
+        if header == vhid.last_good:  # the live master, again (a call fewer than repeat_verdict)
+            self.repeat = True
+            verdict = ACCEPTED
+        else:
+            self.repeat = False
+            verdict = vhid.repeat_verdict(header)
+            if verdict == UNSEEN:
+                verdict = self._first_sight(vhid, header)
         if verdict == ACCEPTED:
             self.advbase = buf[off + _OFF_ADVBASE]
             self.advskew = buf[off + _OFF_ADVSKEW]

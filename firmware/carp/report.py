@@ -59,7 +59,8 @@ class Report:
         self.settings = settings
         self.path = status.location() if settings else None  # never from UCI (status.py)
         self.interval_ms = (settings.status_interval if settings else 60) * 1000
-        self.written = clock.ticks_ms()  # ticks of the last write
+        self.next_write = None  # ticks: when the counters are written next (None: no file)
+        self._next(clock.ticks_ms())
         self.sequence = 0  # the document's "sequence": `carp status` waits for it to move
         self.wanted = False  # write at the end of this turn
         self.hooks = None  # a hooks.HookPipe when the launcher started the worker
@@ -67,14 +68,16 @@ class Report:
     def configure(self, settings):
         self.settings = settings
         self.interval_ms = settings.status_interval * 1000
+        self._next(clock.ticks_ms())
 
-    def due(self, now):
-        return self.wanted or (self.path is not None and clock.ticks_diff(now, self.written) >= self.interval_ms)
+    def _next(self, now):
+        """The loop checks next_write (and wanted) itself: no call per turn."""
+        self.next_write = clock.ticks_add(now, self.interval_ms) if self.path is not None else None
 
     def write(self, vhids, trackers, drops, load):
         """The status document, from what the daemon holds now."""
         self.wanted = False
-        self.written = clock.ticks_ms()
+        self._next(clock.ticks_ms())
         if self.path is None:
             return
         self.sequence += 1

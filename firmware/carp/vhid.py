@@ -3,12 +3,17 @@ it, and what it has seen (for status). No event loop here."""
 import time
 
 from carp import machine, packet, rawsock, sockaddr, wire
+from carp.compat import const
 from carp.packet import OFF4_DESTINATION
 from carp.rawsock import IP_HEADER_LEN
 from carp.wire import equal_at, set_timing
 
 AF_INET = sockaddr.AF_INET
 AF_INET6 = sockaddr.AF_INET6
+# Where the timing fields sit in our IPv4 packet (test_packet.py checks them)
+_SKEW_AT = const(20 + 2)  # IP_HEADER_LEN + wire.OFF_ADVSKEW
+_DEMOTE_AT = const(20 + 4)  # + wire.OFF_DEMOTE
+_BASE_AT = const(20 + 5)  # + wire.OFF_ADVBASE
 
 
 def random_counter():
@@ -38,19 +43,20 @@ class Vhid:
                           cfg.demote, counter, mac)
         self.carp = memoryview(self.packet)[rawsock.IP_HEADER_LEN:]
         self.destinations = self._destinations(cfg, iface.index)
+        self.dst4 = wire.MCAST_V4  # the IPv4 destination in self.packet now
         self.vmac = None  # a vmac.VirtualMac when option vmac is on
         self.out = iface  # what sends: .carp and .carp6_send (the device, or its vmac)
-        # The 36 bytes of the last advertisement accepted and of the last
+        # The 36 bytes of the last two advertisements accepted and of the last
         # forgery refused: a repeat gets the same verdict from one compare.
         # Two accepted ones: two senders that take turns (the master and a
         # preempting backup, the peer and a less preferred flooder) would
         # otherwise each cost an HMAC every time (300 us in carp/sha1.py).
+        # last_good is always the one accepted last (Inbox._advert: a repeat
+        # of it may skip the machine's judgement, Machine.on_advert). Zeros
+        # never match: version 0 is dropped before these compares.
         self.last_good = bytearray(wire.HEADER_LEN)
-        self.last_good_valid = False
         self.older_good = bytearray(wire.HEADER_LEN)
-        self.older_good_valid = False
         self.last_forged = bytearray(wire.HEADER_LEN)
-        self.last_forged_valid = False
         # Unicast mode: advertisements count only from a configured peer.
         self.peers4 = [p for f, p in cfg.peers if f == AF_INET]
         self.peers6 = [p for f, p in cfg.peers if f == AF_INET6]
@@ -103,7 +109,9 @@ class Vhid:
 
     def send(self, advbase, advskew):
         """Send one advertisement to every destination. No allocation."""
-        set_timing(self.packet, IP_HEADER_LEN, advbase, advskew, self.machine.demote)
+        if self.packet[_SKEW_AT] != advskew or self.packet[_BASE_AT] != advbase \
+                or self.packet[_DEMOTE_AT] != self.machine.demote:  # else the packet is ready as it is
+            set_timing(self.packet, IP_HEADER_LEN, advbase, advskew, self.machine.demote)
         destinations = self.destinations
         i = 0
         while i < len(destinations):
@@ -114,7 +122,8 @@ class Vhid:
         """destination: (family, IPv4 destination to patch in, socket address)."""
         try:
             if destination[0] == AF_INET:
-                self._address(destination[1])
+                if destination[1] is not self.dst4:  # unicast peers: one after another
+                    self._address(destination[1])
                 self.out.carp.sendto(self.packet, destination[2])
             else:
                 self.out.carp6_send.sendto(self.carp, destination[2])
@@ -123,6 +132,7 @@ class Vhid:
             self.tx_errors += 1
 
     def _address(self, dst4):
+        self.dst4 = dst4
         packet = self.packet
         packet[OFF4_DESTINATION] = dst4[0]
         packet[OFF4_DESTINATION + 1] = dst4[1]
@@ -142,27 +152,24 @@ class Vhid:
         return False
 
     def repeat_verdict(self, header):
-        """header (36 bytes) repeats one of the last two accepted advertisements
-        or the last forgery -> packet.ACCEPTED or DROP_HMAC; else packet.UNSEEN. Both are
-        public (they were on the wire), so a fast compare gives nothing away."""
-        if self.last_good_valid and header == self.last_good:
+        """header (36 bytes), not the last accepted advertisement (the inbox
+        compares that one itself), repeats the one accepted before it or the
+        last forgery -> packet.ACCEPTED (it is the last accepted one again)
+        or DROP_HMAC; else packet.UNSEEN. Both are public (they were on the
+        wire), so a fast compare gives nothing away."""
+        if header == self.older_good:
+            self.older_good, self.last_good = self.last_good, self.older_good
             return packet.ACCEPTED
-        if self.older_good_valid and header == self.older_good:
-            return packet.ACCEPTED
-        if self.last_forged_valid and header == self.last_forged:
+        if header == self.last_forged:
             return packet.DROP_HMAC
         return packet.UNSEEN
 
     def remember_verdict(self, header, good):
         if good:
-            if self.last_good_valid:
-                self.older_good[:] = self.last_good
-                self.older_good_valid = True
+            self.older_good, self.last_good = self.last_good, self.older_good
             self.last_good[:] = header
-            self.last_good_valid = True
         else:
             self.last_forged[:] = header
-            self.last_forged_valid = True
 
     def mac_ok(self, buf, off):
         """Is the MAC of the advertisement at buf[off:] right for our key and

@@ -55,3 +55,22 @@ def test_unknown_kinds_are_refused():
         flood.payload("carp-nonsense", SRC, VIP, PASS)
     with pytest.raises(SystemExit):
         flood.payload("isis-other", SRC, VIP, PASS)
+
+
+def test_a_varied_flood_never_repeats_a_packet_and_none_of_them_is_valid():
+    """carp-varied defeats a receiver's remembered verdicts: every packet is
+    new, each a well-formed advertisement (checksum right) with a wrong MAC."""
+    payloads = flood.payloads("carp-varied", SRC, VIP, PASS)
+    assert len(payloads) == len(set(payloads)) == flood.VARIANTS
+    key = wire.HmacSha1(PASS.encode())
+    prefix = wire.mac_prefix(1, [socket.inet_aton(VIP)], [])
+    for p in payloads[:64] + payloads[-64:]:
+        ad = wire.Advert(p)
+        assert ad.checksum_ok and (ad.vhid, ad.advskew) == (1, 0)
+        assert not ad.mac_valid(key, prefix)
+    for version in (2, 3):
+        vrrp = flood.payloads("vrrp%d-varied" % version, SRC, VIP, PASS)
+        bad = flood.payload("vrrp%d-badhmac" % version, SRC, VIP, PASS)
+        right = (int.from_bytes(bad[6:8], "big") ^ 0x5555).to_bytes(2, "big")  # as vrrp() spoils it
+        assert len(set(vrrp)) == flood.VARIANTS
+        assert all(p[:6] == bad[:6] and p[8:] == bad[8:] and p[6:8] != right for p in vrrp)

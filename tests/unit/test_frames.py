@@ -21,7 +21,7 @@ CARP = os.path.join(ROOT, "firmware", "carp")
 HOT = {
     "loop.py": ["Loop.step", "Loop.handle", "Loop.run_timers", "Loop._fire", "Loop.poll_timeout", "Loop.pace",
                 "Loop._next_window", "Loop._pause"],
-    "datapath.py": ["DataPath.drain", "DataPath._take", "DataPath.on_advert",
+    "datapath.py": ["DataPath.drain", "DataPath.take", "DataPath.on_advert",
                     "DataPath._tie", "DataPath.act", "DataPath.send_advert", "DataPath.announce",
                     "DataPath._announce"],
     "packet.py": ["Inbox.parse4", "Inbox.parse6", "Inbox._advert", "Inbox._from_peer", "Inbox._first_sight"],
@@ -42,7 +42,6 @@ HOT = {
                     "Tracking._on_reply", "Tracking._replied"],
     "track.py": ["LinkTracker.on_timer", "PingTracker.next_request", "PingTracker.on_reply",
                  "PingTracker.send_failed"],
-    "report.py": ["Report.due"],
 }
 
 

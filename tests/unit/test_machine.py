@@ -187,8 +187,7 @@ def test_a_demoted_master_yields_even_to_a_slower_backup_without_preempt():
     
 
 def test_a_demoted_backup_does_not_preempt():
-    lan = pair(preempt=True)
-    lan.routers["r1"].machine.demote = 2
+    lan = Lan(Router("r1", "10.0.0.1", 1, 0, True, demote=2), Router("r2", "10.0.0.2", 1, 100, True))
     lan.start("r2")
     lan.run_for(10000)
     lan.start("r1")
@@ -304,10 +303,12 @@ def test_tie_reads_addresses_as_numbers_and_byte_reversed(ours, theirs, expected
 def test_a_demoted_router_advertises_advskew_240_for_peers_blind_to_the_demote_byte():
     m = machine.Machine(1, advbase=1, advskew=0)
     assert m.advertised_skew() == 0 and m.interval_ms() == 1000
-    m.demote = 1
+    m.set_demote(0, 1)
     assert m.advertised_skew() == machine.DEMOTED_ADVSKEW == 240
     assert m.interval_ms() == machine.interval_ms(1, 240)
-    m.advskew = 250
+    m.set_demote(0, 0)
+    assert m.advertised_skew() == 0 and m.interval_ms() == 1000
+    m = machine.Machine(1, advbase=1, advskew=250, demote=1)
     assert m.advertised_skew() == 250  # already less preferred than the cap
 
 
@@ -469,3 +470,76 @@ def test_stop_during_a_boot_hold_disarms_it():
     m = machine.Machine(1)
     m.start(0, True, hold_ms=1000)
     assert m.stop(10) == 0 and m.deadline is None and m.on_timer(2000) == 0 and m.state == machine.INIT
+
+
+
+# -- the repeat shortcut: a backup hearing the master it follows, again --------
+
+ADVERTS = [(1, 0, 0), (1, 100, 0), (1, 200, 0), (0, 30, 0), (1, 0, 1), (1, 100, 2),
+           (machine.BOW_OUT_TIMING, machine.BOW_OUT_TIMING, 0), (4, 0, 0)]
+TIES = [tiebreak.TIE_PEER_WINS, tiebreak.TIE_WE_WIN, tiebreak.TIE_SPLIT_HIGHER, tiebreak.TIE_SPLIT_LOWER]
+
+
+def _judged(m):
+    return dict((k, v) for k, v in vars(m).items() if k != "settled" and not k.startswith("_ticks"))
+
+
+def _twins(rng):
+    args = (1, rng.choice([0, 1, 2]), rng.choice([0, 50, 240]), rng.random() < 0.5)
+    delay = rng.choice([0, 2000])
+    return machine.Machine(*args, preempt_delay_ms=delay), machine.Machine(*args, preempt_delay_ms=delay)
+
+
+def test_a_repeated_advertisement_is_judged_as_the_full_judgement_would():
+    """Machine.on_advert takes a shortcut when told an advertisement repeats
+    the last one (the daemon's inbox knows: the same 36 bytes). A machine
+    told so and one never told get the same random events (advertisements
+    that mostly repeat, demotion, carrier, timers, restarts) and must agree
+    after each: same answer, state, timer and everything else."""
+    import random
+    rng = random.Random(112)
+    shortcuts = 0
+    for _ in range(400):
+        told, never = _twins(rng)
+        now = rng.choice([0, clock.ticks_add(0, -5000)])  # and across the tick wrap
+        last = None
+        assert told.start(now, True) == never.start(now, True)
+        for _ in range(150):
+            kind, wait = rng.random(), rng.randint(0, 1600)
+            due = told.deadline
+            if due is not None and clock.ticks_diff(due, now) <= wait:
+                now = due  # a timer comes first, as in the loop
+                answers = told.on_timer(now), never.on_timer(now)
+            elif kind < 0.85:
+                now = clock.ticks_add(now, wait)
+                advert = last if last is not None and rng.random() < 0.8 else \
+                    rng.choice(ADVERTS) + (rng.choice(TIES),)
+                repeat = advert == last
+                last = advert
+                shortcuts += repeat and told.settled
+                answers = (told.on_advert(now, machine.PeerAdvert(*advert, repeat=repeat)),
+                           never.on_advert(now, machine.PeerAdvert(*advert)))
+            elif kind < 0.93:
+                demote = rng.choice([0, 1, 2])
+                answers = told.set_demote(now, demote), never.set_demote(now, demote)
+            elif kind < 0.98:
+                up = rng.random() < 0.6
+                answers = told.on_link(now, up), never.on_link(now, up)
+            else:
+                answers = told.stop(now), never.stop(now), told.start(now, True), never.start(now, True)
+            assert answers[0::2] == answers[1::2]
+            assert _judged(told) == _judged(never)
+    assert shortcuts > 10000  # the shortcut was taken, and often
+
+
+def test_a_backup_takes_the_shortcut_only_while_nothing_changed_here():
+    m = machine.Machine(1, advbase=1, advskew=0, preempt=True, demote=1)
+    m.start(0, True)
+    worse = machine.PeerAdvert(1, 100, 0)  # worse than us undemoted, better than us demoted
+    again = machine.PeerAdvert(1, 100, 0, repeat=True)
+    assert m.on_advert(10, worse) == 0 and m.state == machine.BACKUP and m.settled
+    assert m.on_advert(1010, again) == 0 and m.deadline == 1010 + m.master_down_ms()
+    m.set_demote(1500, 0)
+    assert not m.settled
+    assert m.on_advert(2010, again) & machine.TAKE_VIPS  # judged again: now we preempt
+    assert m.state == machine.MASTER and m.reason == machine.R_PREEMPT

@@ -111,6 +111,24 @@ def test_two_senders_taking_turns_are_each_checked_once(rx, monkeypatch):
         assert rx.verdict(4, other)[0] == packet.ACCEPTED
 
 
+def test_only_a_repeat_of_the_last_accepted_advertisement_is_flagged_as_one(rx):
+    """inbox.repeat lets the machine skip its judgement (Machine.on_advert):
+    it must mean "the same 36 bytes as the advertisement this vhid accepted
+    last", whichever family, and nothing looser."""
+    peer, other = valid(4, advskew=100), valid(4, advskew=200)
+    inbox = rx.inbox
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED and not inbox.repeat  # first sight
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED and inbox.repeat
+    assert rx.verdict(6, valid(6, advskew=100))[0] == packet.ACCEPTED and inbox.repeat  # same header
+    assert rx.verdict(4, other)[0] == packet.ACCEPTED and not inbox.repeat
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED and not inbox.repeat  # the one before: cached, not last
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED and inbox.repeat
+    assert rx.verdict(4, valid(4, advskew=100, good_mac=False))[0] == reason("bad_hmac")
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED and inbox.repeat  # a forgery between changes nothing
+    assert rx.verdict(4, valid(4, vhid=2, advskew=100))[0] == packet.ACCEPTED and not inbox.repeat  # vhid 2's first
+    assert rx.verdict(4, peer)[0] == packet.ACCEPTED and inbox.repeat  # per vhid
+
+
 def test_a_repeat_gets_the_verdict_a_full_check_gives(rx):
     """The repeat cache is keyed by all 36 bytes: a packet that differs from
     a judged one anywhere (here: its checksum) is checked in full."""
@@ -174,3 +192,11 @@ def test_the_parse_constants_spell_the_wire_values():
         assert getattr(packet, "_" + name) == getattr(wire, name), name
     assert packet.VERSION_TYPE == (wire.VERSION << 4) | wire.TYPE_ADVERTISEMENT
     assert packet.IPV4_PACKET_LEN == 20 + wire.HEADER_LEN and packet.IPV6_PACKET_LEN == 40 + wire.HEADER_LEN
+
+
+def test_the_send_paths_constants_spell_the_wire_values():
+    """vhid.py finds the timing fields in its own packet by const() offsets."""
+    from carp import rawsock, vhid, wire
+    assert vhid._SKEW_AT == rawsock.IP_HEADER_LEN + wire.OFF_ADVSKEW
+    assert vhid._DEMOTE_AT == rawsock.IP_HEADER_LEN + wire.OFF_DEMOTE
+    assert vhid._BASE_AT == rawsock.IP_HEADER_LEN + wire.OFF_ADVBASE
