@@ -70,6 +70,8 @@ def run(count, seed=1):
         family, base = corpus[rng.randrange(len(corpus))]
         datagram = base if rng.random() < 0.05 else mutate(rng, family, base)
         now += 7
+        # now and then as under a flood whose HMAC budget is spent (the loop's doing)
+        rx.inbox.hash_budget_us = 0 if rng.random() < 0.1 else packet.UNLIMITED_US
         states = [(g.machine.state, g.machine.deadline, g.rx) for g in rx.groups]
         try:
             verdict, kept = rx.verdict(family, datagram)

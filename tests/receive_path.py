@@ -20,8 +20,9 @@ VIP4 = "10.9.0.254"
 VIP6 = "fd09::254"
 COUNTER = b"\x42" * 8  # ours: an advertisement carrying it is our own, looped back
 
-# After these reasons the kernel filter has nothing to say (checksum, HMAC, loop).
-USER_SPACE_ONLY = (packet.DROP_CHECKSUM, packet.DROP_OWN, packet.DROP_HMAC)
+# After these reasons the kernel filter has nothing to say (checksum, HMAC,
+# loop, the flood's HMAC budget).
+USER_SPACE_ONLY = (packet.DROP_CHECKSUM, packet.DROP_OWN, packet.DROP_HMAC, packet.DROP_UNVERIFIED)
 
 
 class Device:

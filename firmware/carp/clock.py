@@ -6,7 +6,7 @@ CPython gets the same semantics (period 2**30 ms, about 12.4 days), so the
 virtual-time tests exercise the wrap-around code the router runs.
 """
 try:
-    from time import ticks_ms, ticks_add, ticks_diff
+    from time import ticks_ms, ticks_us, ticks_add, ticks_diff
 except ImportError:
     import time
 
@@ -16,6 +16,9 @@ except ImportError:
 
     def ticks_ms():
         return int(time.monotonic() * 1000) & _MASK
+
+    def ticks_us():  # same period: ticks_diff works for both, as on MicroPython
+        return int(time.perf_counter() * 1000000) & _MASK
 
     def ticks_add(ticks, delta):
         return (ticks + delta) & _MASK

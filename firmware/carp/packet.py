@@ -10,7 +10,8 @@ counted under the same reason:
     IPv6   exactly 40 + 36 bytes, payload length 36, next header 112, hop limit 255
     CARP   version 2, type 1, authlen 7, a vhid configured on this device,
            from a configured peer when the vhid has unicast peers,
-           then checksum, not our own, HMAC (the only costly step, last)
+           then checksum, not our own, HMAC (the only costly step, last;
+           under a flood only within hash_budget_us, else "unverified")
 
 What the daemon reads is one datagram: the socket's read is exactly as long
 as the only length the kernel filter lets through (see rawsock.py), so a
@@ -64,8 +65,12 @@ DROP_TRAILING = const(8)
 DROP_TYPE = const(9)
 DROP_AUTHLEN = const(10)
 DROP_PEER = const(11)
+DROP_UNVERIFIED = const(12)
 DROP_REASONS = ("short", "bad_ttl", "bad_version", "unknown_vhid", "bad_checksum", "own_packet", "bad_hmac",
-                "bad_length", "trailing_bytes", "bad_type", "bad_authlen", "unknown_peer")
+                "bad_length", "trailing_bytes", "bad_type", "bad_authlen", "unknown_peer", "unverified")
+
+# Inbox.hash_budget_us while nothing floods us: every new advertisement is checked.
+UNLIMITED_US = const(1 << 28)
 
 IPV4_HEADER_LEN = const(20)
 IPV6_HEADER_LEN = const(40)
@@ -116,6 +121,9 @@ class Inbox:
         self.demote = 0
         self.tie = 0
         self.repeat = False  # the same 36 bytes as the vhid's last accepted advertisement
+        # Microseconds of HMAC still allowed (loop.py: a share of each flood
+        # window): a flood of forgeries that all differ cannot take the CPU.
+        self.hash_budget_us = UNLIMITED_US
 
     def parse4(self, n, by_vhid):
         """The IPv4 datagram in buf[:n] -> ACCEPTED or a DROP_ reason."""
@@ -193,6 +201,9 @@ class Inbox:
             return DROP_CHECKSUM
         if wire.equal_at(self.buf, off + _OFF_COUNTER, vhid.counter, _COUNTER_LEN):
             return DROP_OWN  # our own advertisement came back: a loop
+        if self.hash_budget_us <= 0:
+            return DROP_UNVERIFIED
+        self.hash_budget_us -= vhid.check_us
         good = vhid.mac_ok(self.buf, off)
         vhid.remember_verdict(header, good)
         return ACCEPTED if good else DROP_HMAC

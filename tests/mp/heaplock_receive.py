@@ -86,12 +86,14 @@ cases = [
     (6, v6(carp(), hops=1) + v6(carp()), "trailing_bytes"), (6, v6(carp(), hops=1), "bad_ttl"),
     (6, v6(carp(vhid=9)), "unknown_vhid"), (6, v6(carp(vhid=2)), "unknown_peer"),
     (6, v6(carp(good_mac=False)), "bad_hmac"), (6, v6(carp()), "accepted"),
+    (4, v4(carp(counter=b"\x22" * 8, good_mac=False)), "unverified"),  # the flood's HMAC budget spent
 ]
 inbox = packet.Inbox(160)
 buf = inbox.buf
 for family, datagram, expected in cases:
     n = len(datagram)
     buf[:n] = datagram
+    inbox.hash_budget_us = 0 if expected == "unverified" else packet.UNLIMITED_US
     parse = inbox.parse4 if family == 4 else inbox.parse6
     parse(n, by_vhid)  # first sight: an HMAC may be computed
     error = None

@@ -200,3 +200,34 @@ def test_the_send_paths_constants_spell_the_wire_values():
     assert vhid._SKEW_AT == rawsock.IP_HEADER_LEN + wire.OFF_ADVSKEW
     assert vhid._DEMOTE_AT == rawsock.IP_HEADER_LEN + wire.OFF_DEMOTE
     assert vhid._BASE_AT == rawsock.IP_HEADER_LEN + wire.OFF_ADVBASE
+
+
+def test_under_a_flood_new_packets_are_hashed_only_within_the_budget(rx, monkeypatch):
+    """Inbox.hash_budget_us (set by the loop while it paces a flood) is
+    charged the vhid's measured cost per HMAC; spent, a packet never seen
+    before is dropped unverified, while what is remembered keeps its verdict
+    without an HMAC, and a valid advertisement turned away is accepted once
+    the budget is back."""
+    g = rx.groups[0]
+    inbox = rx.inbox
+    good = valid(4)
+    assert rx.verdict(4, good)[0] == packet.ACCEPTED  # the live master, remembered
+    inbox.hash_budget_us = 2 * g.check_us
+    forged = [valid(4, good_mac=False, counter=bytes([i]) * 8) for i in range(1, 5)]
+    verdicts = [rx.verdict(4, f)[0] for f in forged]
+    assert verdicts == [reason("bad_hmac")] * 2 + [reason("unverified")] * 2
+    assert inbox.hash_budget_us <= 0
+    digest = g.hmac.digest
+    monkeypatch.setattr(g.hmac, "digest", lambda *a: pytest.fail("HMAC computed with the budget spent"))
+    assert rx.verdict(4, good)[0] == packet.ACCEPTED  # the master, again: no HMAC needed
+    assert rx.verdict(4, forged[1])[0] == reason("bad_hmac")  # the last forgery, again
+    newcomer = valid(4, advskew=50)
+    assert rx.verdict(4, newcomer)[0] == reason("unverified")
+    monkeypatch.setattr(g.hmac, "digest", digest)
+    inbox.hash_budget_us = packet.UNLIMITED_US  # the flood is over
+    assert rx.verdict(4, newcomer)[0] == packet.ACCEPTED
+
+
+def test_each_vhid_knows_what_checking_a_forgery_costs_it(rx):
+    for g in rx.groups:
+        assert 0 < g.check_us < 100000
