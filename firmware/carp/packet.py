@@ -203,8 +203,8 @@ class Inbox:
             return DROP_OWN  # our own advertisement came back: a loop
         if self.hash_budget_us <= 0:
             return DROP_UNVERIFIED
-        self.hash_budget_us -= vhid.check_us
         good = vhid.mac_ok(self.buf, off)
+        self.hash_budget_us -= vhid.check_us  # what that check took
         vhid.remember_verdict(header, good)
         return ACCEPTED if good else DROP_HMAC
 

@@ -117,15 +117,16 @@ def memory():
 def document(sequence, vhids, trackers, drops, load, hooks):
     """The status document: sequence moves with every write (`carp status`
     waits for it); drops are the daemon's counters by packet.DROP_REASONS;
-    load is (packets per second in the last window, windows spent pacing);
+    load is (packets per second, windows spent pacing: loop.Loop.load);
     hooks a hooks.HookPipe or None."""
     return {
         "version": VERSION,
         "updated": int(time.time()),
         "sequence": sequence,
         "drops": _drops(drops),
-        # packets per second read in the last 100 ms window, and how many
-        # windows the loop spent pacing its reads because of a flood
+        # packets per second read lately (the last 100 ms under a flood,
+        # the last seconds at rest), and how many windows the loop spent
+        # pacing its reads because of a flood
         "load": {"packets_per_s": load[0], "flood_windows": load[1]},
         # drops count what reached the daemon; Linux counts nothing a socket
         # filter drops, so say what the kernel keeps out before that
