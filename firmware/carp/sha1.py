@@ -23,6 +23,14 @@ class sha1:
         if data:
             self.update(data)
 
+    def copy(self):
+        """The hash so far, to go on from separately (HMAC's pad blocks)."""
+        other = sha1()
+        other._h = list(self._h)
+        other._pending = self._pending
+        other._length = self._length
+        return other
+
     def update(self, data):
         data = self._pending + bytes(data)
         self._length += len(data) - len(self._pending)

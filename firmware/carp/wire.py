@@ -96,18 +96,31 @@ class HmacSha1:
     Written out because MicroPython has no hmac module.
     """
 
-    def __init__(self, key):
+    def __init__(self, key, sha1=_sha1):
         if len(key) > 64:
             raise ValueError("key longer than the SHA-1 block")
         padded = bytes(key) + bytes(64 - len(key))
+        self._sha1 = sha1
         self._inner_pad = bytes(b ^ 0x36 for b in padded)
         self._outer_pad = bytes(b ^ 0x5C for b in padded)
+        # The two pad blocks hashed once, where the hash can be copied
+        # (CPython, carp/sha1.py; not MicroPython's hashlib): two of the four
+        # SHA-1 blocks per HMAC, half the work of carp/sha1.py's checks.
+        inner = sha1(self._inner_pad)
+        self._keyed = (inner, sha1(self._outer_pad)) if hasattr(inner, "copy") else None
 
     def digest(self, prefix, counter):
-        inner = _sha1(self._inner_pad)
+        if self._keyed is not None:
+            inner = self._keyed[0].copy()
+            inner.update(prefix)
+            inner.update(counter)
+            outer = self._keyed[1].copy()
+            outer.update(inner.digest())
+            return outer.digest()
+        inner = self._sha1(self._inner_pad)
         inner.update(prefix)
         inner.update(counter)
-        outer = _sha1(self._outer_pad)
+        outer = self._sha1(self._outer_pad)
         outer.update(inner.digest())
         return outer.digest()
 

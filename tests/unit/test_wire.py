@@ -161,3 +161,23 @@ def test_pure_python_sha1_matches_hashlib(data, split):
 @given(key=st.binary(max_size=19), msg=st.binary(max_size=100))
 def test_hmac_equals_the_standard_library(key, msg):
     assert wire.HmacSha1(key).digest(msg[:10], msg[10:]) == hmac.new(key, msg, hashlib.sha1).digest()
+
+
+class NoCopy:
+    """A SHA-1 without copy(), as MicroPython's hashlib has it."""
+
+    def __init__(self, data=b""):
+        self._h = hashlib.sha1(data)
+        self.update = self._h.update
+        self.digest = self._h.digest
+
+
+@pytest.mark.parametrize("sha1", [pure_sha1.sha1, NoCopy, hashlib.sha1])
+@given(key=st.binary(max_size=19), msg=st.binary(max_size=100))
+def test_hmac_is_the_same_with_every_sha1_and_again(sha1, key, msg):
+    """With the pad blocks hashed once (a copyable SHA-1) or every time."""
+    h = wire.HmacSha1(key, sha1)
+    assert (h._keyed is None) == (sha1 is NoCopy)
+    want = hmac.new(key, msg, hashlib.sha1).digest()
+    assert h.digest(msg[:10], msg[10:]) == want
+    assert h.digest(msg[:10], msg[10:]) == want  # the keyed states are not used up
