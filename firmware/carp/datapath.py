@@ -121,7 +121,10 @@ class DataPath:
         if not inbox.repeat or inbox.source_len != vhid.peer_len:  # a repeat comes from the peer we know
             vhid.remember_peer(inbox.buf, inbox.source, inbox.source_len)
         m = vhid.machine
-        inbox.tie = self._tie(vhid, inbox) if m.state == _MASTER else TIE_PEER_WINS
+        if inbox.repeat and m.settled:
+            inbox.tie = TIE_PEER_WINS  # settled on it without a tie-break (Machine.on_advert)
+        else:
+            inbox.tie = self._tie(vhid, inbox) if m.state == _MASTER else TIE_PEER_WINS
         actions = m.on_advert(clock.ticks_ms(), inbox)
         if actions:  # as act(), a call fewer on every advertisement
             machine.apply(actions, vhid, self)

@@ -151,8 +151,9 @@ class Machine:
         self.hold_ms = 0
         self.link_up = False
         self.announce_countdown = 0
-        # A BACKUP following the last advertisement's master, no preempt wait
-        # pending: the same advertisement again means the same (on_advert).
+        # A BACKUP following the last advertisement's master (no preempt wait
+        # pending), or a MASTER leading it without a tie-break: the same
+        # advertisement again means the same (on_advert).
         self.settled = False
         # What the last accepted advertisement said (status, reasons).
         self.peer_advbase = 0
@@ -222,8 +223,7 @@ class Machine:
         return actions
 
     def start(self, now, link_up, hold_ms=0):
-        """Configured: INIT -> BACKUP when the link is up, else stay in INIT.
-        With hold_ms (boot_delay) the machine waits in INIT that long first."""
+        """INIT -> BACKUP when the link is up; with hold_ms (boot_delay), that much later."""
         self.link_up = link_up
         if self.state != INIT:
             return 0
@@ -324,13 +324,17 @@ class Machine:
 
     def on_advert(self, now, advert):
         """A valid advertisement for our vhid (MAC checked by the caller):
-        judge() says what it means, the state reacts. advert: its advbase,
-        advskew, demote, and tie (TIE_*: how our address compares, needed only
-        when needs_tie() says so) and repeat: a PeerAdvert, or the daemon's
-        packet.Inbox. The master a backup follows, again: the timer restarts."""
+        judge() says what it means, the state reacts. advert (a PeerAdvert or
+        the daemon's packet.Inbox): advbase, advskew, demote, tie (TIE_*, only
+        read when needs_tie()) and repeat. Settled, a repeat means the same: the
+        master a backup follows (its timer restarts), or one a master leads and
+        has answered this interval (a flood of it: nothing to do)."""
         if advert.repeat and self.settled:
-            self._setrun(now)
-            return 0
+            if self.state == BACKUP:
+                self._setrun(now)
+                return 0
+            if self._ticks_diff(now, self.conflict_quiet_until) < 0:
+                return 0
         self.settled = False
         if self.state == INIT:
             return 0
@@ -342,6 +346,7 @@ class Machine:
             if reason is None:
                 return 0  # another master leaving: nothing to resolve
             if reason is _WE_LEAD:
+                self.settled = advert.tie == TIE_PEER_WINS  # not a tie-break: addresses do not matter
                 return self._conflict(now)
             if reason is _SPLIT_TIE:
                 return self._split_tie(now, advert.tie)
@@ -358,14 +363,12 @@ class Machine:
         return 0
 
     def _split_tie(self, now, tie):
-        """Both yield, so no last advertisement: it would re-arm the peer's
-        timer and undo the wait that breaks the race."""
+        """Both yield, with no last advertisement (it would undo the wait that breaks the race)."""
         return self._become_backup(now, R_TIE, self.interval_ms() if tie == TIE_SPLIT_HIGHER else 0)
 
     def _yield(self, now, reason):
-        """Yielding, a master sends one last advertisement (as ucarp does):
-        the winner may not have heard us yet, and must learn that clients may
-        still be following us, so that it re-announces (CONFLICT)."""
+        """One last advertisement (as ucarp): the winner may not have heard us,
+        and must learn that clients may still follow us, to re-announce."""
         return SEND_ADVERT | self._become_backup(now, reason)
 
     def _preempt_waited(self, now):
@@ -378,19 +381,16 @@ class Machine:
         return self._ticks_diff(now, self.preempt_since) >= self.preempt_delay_ms
 
     def _conflict(self, now):
-        """Another master that should yield to us: answer at once so it does,
-        and re-announce our VIPs; once per interval, so a flood of such
-        advertisements cannot make us send more than we receive."""
+        """Another master that should yield to us: answer and re-announce our
+        VIPs at once, once per interval (a flood cannot make us send more)."""
         quiet = self.conflict_quiet_until
         if quiet is not None and self._ticks_diff(now, quiet) < 0:
             return 0  # under a flood, every packet ends here: one compare
         self._setrun(now)
         self.conflict_quiet_until = self.deadline  # now + our interval
         self.announce_countdown = DELAYED_ANNOUNCE
-        if self._handover(now):
-            return SEND_ADVERT | ANNOUNCE
-        reported = self.conflict_reported_at
-        if reported is not None and 0 <= self._ticks_diff(now, reported) < CONFLICT_REPORT_MS:
+        reported = self.conflict_reported_at  # a handover is no split brain; and once a minute at most
+        if self._handover(now) or (reported is not None and 0 <= self._ticks_diff(now, reported) < CONFLICT_REPORT_MS):
             return SEND_ADVERT | ANNOUNCE
         self.conflict_reported_at = now
         return SEND_ADVERT | ANNOUNCE | CONFLICT

@@ -182,6 +182,8 @@ class Inbox:
             verdict = ACCEPTED
         else:
             self.repeat = False
+            if header == vhid.last_forged:  # a flood repeating itself
+                return DROP_HMAC
             verdict = vhid.repeat_verdict(header)
             if verdict == UNSEEN:
                 verdict = self._first_sight(vhid, header)

@@ -153,16 +153,14 @@ class Vhid:
         return False
 
     def repeat_verdict(self, header):
-        """header (36 bytes), not the last accepted advertisement (the inbox
-        compares that one itself), repeats the one accepted before it or the
-        last forgery -> packet.ACCEPTED (it is the last accepted one again)
-        or DROP_HMAC; else packet.UNSEEN. Both are public (they were on the
+        """header (36 bytes), neither the last accepted advertisement nor the
+        last forgery (the inbox compares those itself), repeats the one
+        accepted before -> packet.ACCEPTED (it is the last accepted one
+        again); else packet.UNSEEN. All three are public (they were on the
         wire), so a fast compare gives nothing away."""
         if header == self.older_good:
             self.older_good, self.last_good = self.last_good, self.older_good
             return packet.ACCEPTED
-        if header == self.last_forged:
-            return packet.DROP_HMAC
         return packet.UNSEEN
 
     def remember_verdict(self, header, good):
