@@ -4,7 +4,7 @@ A turn (step): wait for the first of an advertisement, a link event, a ping
 reply, a control request or the next deadline; hand what is readable to its
 reader (advertisements: datapath.DataPath.take, or drain for a batch under
 a flood); run what is due (machines:
-Machine.on_timer -> DataPath.act; trackers); write the status document if
+Machine.on_timer -> machine.apply; trackers); write the status document if
 something it shows changed (report.py); under a flood, pause so that packets
 gather and are read in batches (pace).
 
