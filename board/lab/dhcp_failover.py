@@ -11,7 +11,9 @@ Scenarios, in order, each ended only when every bound client has renewed
 (or rebound) its lease with the router now serving:
   failover  two clients bound from r1; r1's cable pulled; a third one joins
   failback  r1's cable back, r1 preempts
-  reboot    r1 restarted with an empty lease file; a fourth client joins
+  reboot    r1 restarted with an empty lease file; a fourth client joins;
+            (sync) r2's files are lost on the way to r1 for the first
+            seconds, so r1 is master before it has r2's leases
   split     CARP advertisements lost at the switch, so both routers are
             master and serve; a fifth client joins; the partition heals
             (ends once both lease files hold the newcomer and r1 is the
@@ -63,6 +65,9 @@ POOL = (120, 20)         # UCI dhcp.lan.start / limit: 10.99.0.120-139
 MODES = ('sync', 'master', 'split')
 SPLIT_POOLS = {'r1': (120, 10), 'r2': (130, 10)}
 HEARTBEAT_S = 5
+LEASE_PORT = 9112  # `carpd leases`' UDP port (the default: carp/leasesync.py)
+HOLD_S = 20  # `carpd leases --hold`: longer than the reboot scenario keeps r2's files from r1
+HELD_S = 4  # how long cli4 asks while r1 holds DHCP
 # dnsmasq starts its search for a free address at a hash of the client's
 # MAC (SDBM over the 6 bytes, modulo the pool size): cli1 lands on .122,
 # and so do cli3 and cli4, which join while cli1's lease is only known to
@@ -90,6 +95,9 @@ SYNC_TIMEOUT = 8
 # DNS is off (port=0): the lab checks DHCP. `stop` returns once dnsmasq is
 # gone, as procd's stop does.
 INITD_DNSMASQ = '''#!/bin/sh
+# procd handles one request at a time: a start never races a restart
+exec 9>>%(lock)s
+flock 9
 conf=%(conf)s
 pidfile=%(pidfile)s
 stop() {
@@ -102,7 +110,7 @@ stop() {
 }
 start() {
 	[ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null && return 0
-	dnsmasq -C "$conf" --pid-file="$pidfile" --log-facility=%(log)s --log-dhcp
+	dnsmasq -C "$conf" --pid-file="$pidfile" --log-facility=%(log)s --log-dhcp 9>&-
 }
 case "$1" in
 start) start ;;
@@ -241,7 +249,7 @@ class DhcpLab:
             'first': '10.99.0.%d' % start, 'last': '10.99.0.%d' % (start + limit - 1)})
         write_exe(initd / 'dnsmasq', INITD_DNSMASQ % {
             'conf': d / 'dnsmasq.conf', 'pidfile': d / 'dnsmasq.pid', 'log': d / 'dnsmasq.log',
-            'calls': d / 'initd.log'})
+            'calls': d / 'initd.log', 'lock': d / 'initd.lock'})
         write_exe(d / 'hotplug-call', HOTPLUG_CALL % {'initd': initd, 'hotplug_d': HOTPLUG_D})
         (d / 'carp').write_text('\n'.join([
             "config globals 'globals'",
@@ -273,7 +281,7 @@ class DhcpLab:
             return
         self.sync[node] = self.lab.start(node, [
             str(CARPD), 'leases', '-c', str(d / 'carp'), '--leasefile', str(self.leasefile(node)),
-            '--initd', str(d / 'init.d'), '--heartbeat', str(HEARTBEAT_S)], env=env,
+            '--initd', str(d / 'init.d'), '--heartbeat', str(HEARTBEAT_S), '--hold', str(HOLD_S)], env=env,
             log=str(d / 'leases.log'))
 
     def start_dnsmasq(self, node):
@@ -486,13 +494,24 @@ def run(lab, workdir, python, say=print, mode='sync'):
     say(json.dumps(reports[-1]))
 
     t = time.time()
+    if mode == 'sync':
+        # r2's files are lost on the way to r1 at first: r1 is master
+        # before it has r2's leases, so its replicator holds DHCP.
+        drop_lease_sync(lab, 'r2', True)
     d.reboot('r1')
     d.wait_master('r1', 15)
     say('reboot: r1 master again after %.1f s' % (time.time() - t))
     d.start_client('cli4')
+    if mode == 'sync':
+        time.sleep(HELD_S)
+        held = {'cli4_bound': bool(d.clients['cli4'].ip()), 'r1_dnsmasq_running': d.dnsmasq_running('r1')}
+        say('reboot: r2\'s files let through after cli4 asked for %d s: %s' % (HELD_S, held))
+        drop_lease_sync(lab, 'r2', False)
     d.wait_bound(['cli4'])
     d.wait_renewed(['cli1', 'cli2', 'cli3'], t)
     reports.append(scenario_report(d, 'reboot', t, time.time()))
+    if mode == 'sync':
+        reports[-1]['while_held'] = held
     say(json.dumps(reports[-1]))
 
     t = time.time()
@@ -539,6 +558,18 @@ def drop_requests(lab, name, drop):
     script = REQUEST_DROP % {'table': REQUEST_DROP_TABLE}
     if drop:
         script += REQUEST_DROP_RULE % {'table': REQUEST_DROP_TABLE, 'port': lab.port(name)}
+    res = subprocess.run(['ip', 'netns', 'exec', lab.ns[SWITCH], 'nft', '-f', '-'],
+                         input=script, capture_output=True, text=True, timeout=10)
+    if res.returncode:
+        raise RuntimeError('nft in the switch: %s' % res.stderr)
+
+
+def drop_lease_sync(lab, name, drop):
+    """Makes the switch drop (drop=True) or pass what name's `carpd leases` sends."""
+    script = REQUEST_DROP % {'table': REQUEST_DROP_TABLE}
+    if drop:
+        script += ('add rule bridge %s prerouting iifname "%s" udp dport %d drop\n'
+                   % (REQUEST_DROP_TABLE, lab.port(name), LEASE_PORT))
     res = subprocess.run(['ip', 'netns', 'exec', lab.ns[SWITCH], 'nft', '-f', '-'],
                          input=script, capture_output=True, text=True, timeout=10)
     if res.returncode:

@@ -16,7 +16,7 @@ from carp.sockaddr import MICROPYTHON
 # /etc/hotplug.d/carp/* and /etc/carp.user.
 KEYS = ("ACTION", "PREVIOUS", "VHID", "INSTANCE", "INTERFACE", "DEVICE", "VIPS", "REASON", "PEER",
         "VMAC", "VMAC_DEVICE",
-        "CARP_DNSMASQ", "CARP_WAN", "CARP_CONNTRACKD", "CARP_USER_SCRIPT", "TIMEOUT")
+        "CARP_DNSMASQ", "CARP_LEASE_HOLD", "CARP_WAN", "CARP_CONNTRACKD", "CARP_USER_SCRIPT", "TIMEOUT")
 MAX_EVENT = 4000  # below PIPE_BUF: one write, never split, never blocking once POLLOUT says so
 
 

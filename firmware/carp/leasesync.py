@@ -27,8 +27,14 @@ A router whose view lacks something the sender has answers with its own
 file, so one message from a router that rebooted (empty /tmp) or came back
 from a failure brings both up to date. Expiry times travel relative to the
 sender's clock, so the routers' clocks need not agree.
+
+A replicator that has just started holds DHCP until every peer has sent its
+file, or HOLD_S seconds have passed: a router that rebooted must not hand
+out an address a client of the other router holds. While it holds, the
+file status.lease_hold() names its PID; the 10-dnsmasq hook then stops
+dnsmasq where it would start it, and the replicator starts it once the
+leases are in (if its router is MASTER by then).
 """
-import json
 import os
 import select
 import socket
@@ -37,6 +43,7 @@ import sys
 import time
 
 from carp import sockaddr, wire
+from carp.carpdstate import CarpdState, stamp
 from carp.leasefile import lacks, live, merge, parse, read_text, render, write_text  # noqa: F401
 
 LEASE_PORT = 9112
@@ -51,9 +58,12 @@ SERVING = 2  # the sender's vhid is MASTER: its dnsmasq serves
 HEARTBEAT = 30  # seconds between unconditional sends
 POLL_MS = 500  # lease file and status read this often: the longest replication delay
 REPLY_GAP = 1  # seconds between unasked-for replies to one peer
+HOLD_S = 5  # after a start, DHCP waits at most this long for the peers' files
+ASK_GAP = 1  # seconds between asks while holding (a lost datagram is asked for again)
 
 USAGE = """usage: carpd leases [-c /etc/config/carp] [--leasefile /tmp/dhcp.leases]
-                    [--initd /etc/init.d] [--port %d] [--heartbeat %d]""" % (LEASE_PORT, HEARTBEAT)
+                    [--initd /etc/init.d] [--port %d] [--heartbeat %d] [--hold %d]""" % (
+    LEASE_PORT, HEARTBEAT, HOLD_S)
 
 
 # -- the datagram -----------------------------------------------------------
@@ -96,7 +106,7 @@ class Replicator:
     """One router's side: its lease file, its vhid's state, one UDP socket."""
 
     def __init__(self, vhid_cfg, status_file, leasefile, initd, port=LEASE_PORT, heartbeat=HEARTBEAT,
-                 log=None):
+                 log=None, hold_file=None, hold_s=HOLD_S):
         self.cfg = vhid_cfg
         self.status_file = status_file
         self.leasefile = leasefile
@@ -104,6 +114,7 @@ class Replicator:
         self.port = port
         self.heartbeat = heartbeat
         self.log = log or (lambda text: sys.stderr.write("carpd leases: %s\n" % text))
+        self.carpd = CarpdState(status_file, vhid_cfg.name)
         self.reconfigure(vhid_cfg)
         self.nonce = struct.unpack(">Q", os.urandom(8))[0]
         self.seq = 0
@@ -111,9 +122,12 @@ class Replicator:
         self.replied = {}  # peer -> when we last answered it unasked
         self.text = None  # the lease file as last read
         self.released = {}  # (ip, mac) -> expiry: leases our dnsmasq dropped while serving
-        self.serving = None
-        self.status_stamp = None
-        self.status_held = None  # the status file last parsed, open (see master)
+        self.serving = None  # MASTER as tick() last saw it: a change asks the peers for their files
+        self.hold_file = hold_file  # None: never hold (tests of the merge alone)
+        self.hold_s = hold_s
+        self.holding = False
+        self.hold_until = 0
+        self.heard = set()  # peers whose file arrived since we started
         self.refused, self.refused_logged = 0, -60
         self.last_sent = 0
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -121,28 +135,9 @@ class Replicator:
         self.sock.bind(sockaddr.inet4(b"\0\0\0\0", port))
 
     def master(self, cached=False):
-        """Our vhid's state from carpd's status file (replaced on every
-        transition): MASTER means our dnsmasq serves. cached: parse the
-        JSON only when the file is another one than last time."""
-        stamp = _stamp(self.status_file)
-        if cached and stamp is not None and stamp == self.status_stamp:
-            return self.serving
-        held, self.status_stamp = _open_stamped(self.status_file)
-        if self.status_held is not None:
-            self.status_held.close()
-        # Held open until the next read: while it is, its inode number cannot
-        # be given to a new file, so an equal stamp means the same file. (On
-        # ext4 carpd's writes alternate two inodes; two within one second of
-        # one size would otherwise look like none.)
-        self.status_held = held
-        try:
-            doc = json.loads((held.read() if held is not None else "") or "{}")
-        except ValueError:
-            return False
-        for v in doc.get("vhids") or ():
-            if v.get("name") == self.cfg.name:
-                return v.get("state") == "MASTER"
-        return False
+        """Is our vhid MASTER, as carpd's status file says? cached: the last
+        answer while the file is the same one."""
+        return self.carpd.master(cached)
 
     def send(self, flags, only=None):
         now = int(time.time())
@@ -173,8 +168,47 @@ class Replicator:
         if changed and self.serving and serving and self.text is not None:
             self._note_released(parse(self.text)[0], parse(text)[0], now)
         self.serving, self.text = serving, text
+        if self.holding:
+            if not self.peers or now >= self.hold_until:
+                self.release("no file from %s in %d s: dnsmasq serves the leases this router has"
+                             % (", ".join(p for p in self.peers if p not in self.heard) or "any peer", self.hold_s))
+            elif now - self.last_sent >= ASK_GAP:
+                want = True
         if want or changed or now - self.last_sent >= self.heartbeat:
             self.send(WANT_REPLY if want else 0)
+
+    def hold(self):
+        """At start: DHCP waits for the peers' files (see the module's
+        docstring). A dnsmasq that already serves (carpd became MASTER
+        before we started) is stopped: it does not know their leases."""
+        if self.hold_file is None or not self.peers:
+            return
+        from carp import status
+        try:
+            status.write_pid(self.hold_file, _pid())
+        except OSError as e:
+            self.log("cannot hold DHCP until the peers' leases are in: %s" % e)
+            return
+        self.holding = True
+        self.hold_until = int(time.time()) + self.hold_s
+        if self.master():
+            self._dnsmasq("stop")
+
+    def release(self, why):
+        """The hold ends: dnsmasq starts if our router is MASTER (the hook
+        stopped it meanwhile, or never started it)."""
+        self.holding = False
+        try:
+            os.remove(self.hold_file)
+        except OSError:
+            pass
+        self.log(why)
+        # Removed before the look at carpd's state: a MASTER hook that still
+        # saw the file ran after carpd wrote MASTER, so this look sees it.
+        if self.master():
+            self._dnsmasq("start")
+            if not self.master():  # the BACKUP hook's stop may have come first
+                self._dnsmasq("stop")
 
     def _note_released(self, before, after, now):
         for ip, lease in live(before, now).items():
@@ -205,6 +239,10 @@ class Replicator:
             return  # a replay or a reordered old one
         self.seen[peer] = (nonce, seq)
         self.absorb(theirs, now)
+        self.heard.add(peer)
+        if self.holding and all(p in self.heard for p in self.peers):
+            self.release("the peers' leases are in (%d in the file): DHCP may serve"
+                         % len(live(parse(self.text or "")[0], now)))
         ours = live(parse(self.text or "")[0], now)
         if flags & WANT_REPLY or (lacks(theirs, ours) and now - self.replied.get(peer, 0) >= REPLY_GAP):
             self.replied[peer] = now
@@ -215,27 +253,32 @@ class Replicator:
         merged, learned = merge(local, theirs, now, self.released)
         if merged == live(local, now):
             return
-        if self.serving:
-            if not learned:
-                return  # only longer expiries: the running dnsmasq has the addresses already
-            # dnsmasq rewrites its file from memory: stop it, merge what it
-            # wrote last, start it again unless we stopped being master.
-            self._dnsmasq("stop")
-            local, others = parse(read_text(self.leasefile))
-            merged, learned = merge(local, theirs, now, self.released)
-            text = render(merged, others)
-            write_text(self.leasefile, text)
-            if self.master():
-                self._dnsmasq("start")
-                # carpd writes its status before it queues the hook: had the
-                # BACKUP hook's stop run while we were starting, this sees it.
-                if not self.master():
-                    self._dnsmasq("stop")
-            self.log("learned leases from the peer; dnsmasq restarted with %d" % len(merged))
-        else:
-            text = render(merged, others)
-            write_text(self.leasefile, text)
-        self.text = text
+        if not self.master(cached=True):
+            self.text = render(merged, others)
+            write_text(self.leasefile, self.text)
+            # carpd writes MASTER before its hook starts dnsmasq: still not
+            # MASTER now means dnsmasq reads this file when it starts.
+            if not self.master(cached=True):
+                return
+        elif not learned:
+            return  # only longer expiries: the running dnsmasq has the addresses already
+        # dnsmasq rewrites its file from memory: stop it, merge what it
+        # wrote last, start it again unless we stopped being master (or
+        # hold DHCP: release() starts it).
+        self._dnsmasq("stop")
+        local, others = parse(read_text(self.leasefile))
+        merged, learned = merge(local, theirs, now, self.released)
+        self.text = render(merged, others)
+        write_text(self.leasefile, self.text)
+        if self.holding:
+            return
+        if self.master():
+            self._dnsmasq("start")
+            # carpd writes its status before it queues the hook: had the
+            # BACKUP hook's stop run while we were starting, this sees it.
+            if not self.master():
+                self._dnsmasq("stop")
+        self.log("learned leases from the peer; dnsmasq restarted with %d" % len(merged))
 
     def _dnsmasq(self, action):
         # The init script (OpenWrt's procd one on a router) does the work;
@@ -250,6 +293,7 @@ class Replicator:
 
     def reconfigure(self, vhid_cfg):
         self.cfg = vhid_cfg
+        self.carpd.name = vhid_cfg.name
         self.hmac = wire.HmacSha1(vhid_cfg.passphrase)
         self.peers = {sockaddr.ip4_text(p): sockaddr.inet4(p, self.port) for p in vhid_cfg.lease_sync}
 
@@ -257,6 +301,7 @@ class Replicator:
         """reload() -> a new vhid config when the file changed, else None."""
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
+        self.hold()
         next_tick = 0
         while rounds is None or rounds > 0:
             now = time.time()
@@ -295,6 +340,7 @@ def main(argv):
         initd = _option(argv, "--initd", "/etc/init.d")
         port = int(_option(argv, "--port", str(LEASE_PORT)))
         heartbeat = int(_option(argv, "--heartbeat", str(HEARTBEAT)))
+        hold_s = int(_option(argv, "--hold", str(HOLD_S)))
         if argv:
             raise ValueError("unknown arguments: %s" % " ".join(argv))
     except ValueError as e:
@@ -311,16 +357,17 @@ def main(argv):
     # carpd's state is where carpd writes it: status.location() follows
     # $CARP_RUN_DIR as carpd does; globals.status_file only names the default.
     from carp import status
-    replicator = Replicator(chosen, status.location(), leasefile, initd, port, heartbeat)
+    replicator = Replicator(chosen, status.location(), leasefile, initd, port, heartbeat,
+                            hold_file=status.lease_hold(), hold_s=hold_s)
     replicator.log("replicating %s with %s (udp %d), carpd's state from %s"
                    % (leasefile, ", ".join(replicator.peers), port, replicator.status_file))
-    stamp = [_stamp(path)]
+    loaded = [stamp(path)]  # the config file's version in use
 
     def reload():
-        now = _stamp(path)
-        if now == stamp[0]:
+        now = stamp(path)
+        if now == loaded[0]:
             return None
-        stamp[0] = now
+        loaded[0] = now
         try:
             fresh, _ = _load(path)
         except (OSError, ValueError) as e:
@@ -335,33 +382,10 @@ def main(argv):
     return 0
 
 
-def _stamp(path):
-    """Tells one version of a file from another: inode (a file replaced by
-    rename is a new one), size and mtime."""
-    try:
-        st = os.stat(path)
-        return (st[1], st[6], st[8])
-    except OSError:
-        return None
-
-
-def _open_stamped(path):
-    """-> (path opened, its stamp), or (None, None). The stamp is taken
-    before and after the open, so it is the opened file's; (file, None)
-    when the file kept being replaced: the next look reads it again."""
-    tries = 3
-    while tries:
-        tries -= 1
-        before = _stamp(path)
-        try:
-            f = open(path)
-        except OSError:
-            return None, None
-        if before is not None and _stamp(path) == before:
-            return f, before
-        if not tries:
-            return f, None
-        f.close()
+def _pid():
+    """Our process's ID (MicroPython's os has no getpid)."""
+    with open("/proc/self/stat") as f:
+        return int(f.read().split()[0])
 
 
 def _load(path):

@@ -21,6 +21,7 @@ from carp.packet import DROP_REASONS
 
 RUN_DIR = "/var/run/carp"
 FILE_NAME = "status.json"
+LEASE_HOLD_NAME = "leases.hold"
 S_IFMT = 0o170000
 S_IFDIR = 0o040000
 
@@ -36,6 +37,12 @@ def run_dir():
 def location():
     """Where the daemon writes its status and `carp status` reads it."""
     return run_dir() + "/" + FILE_NAME
+
+
+def lease_hold():
+    """The file `carpd leases` keeps, holding its PID, while DHCP waits for
+    the peers' leases (leasesync.py); carpd names it to the 10-dnsmasq hook."""
+    return run_dir() + "/" + LEASE_HOLD_NAME
 
 
 def _drops(counts):
@@ -192,6 +199,14 @@ def write(path, doc):
         _dump(f, doc)
         f.write("\n")
     os.rename(temporary, path)
+
+
+def write_pid(path, pid):
+    """A one-line file holding pid, in a directory own_directory() accepts."""
+    own_directory(path[:path.rindex("/")] or "/")
+    with _create(path + ".tmp") as f:
+        f.write("%d\n" % pid)
+    os.rename(path + ".tmp", path)
 
 
 WRITE_BLOCK = 1024  # bytes of text per write(): MicroPython's files are unbuffered

@@ -66,7 +66,7 @@ def records(log):
 EVENT = {"ACTION": "MASTER", "PREVIOUS": "BACKUP", "VHID": 1, "INSTANCE": "lan", "INTERFACE": "lan",
          "DEVICE": "br-lan", "VIPS": "192.168.1.254/24 fd00::1/64", "REASON": "master down", "PEER": "192.168.1.3",
          "VMAC": "00:00:5e:00:01:01", "VMAC_DEVICE": "vmac5.1",
-         "CARP_DNSMASQ": 1, "CARP_WAN": "wan", "CARP_CONNTRACKD": 0, "CARP_USER_SCRIPT": 0, "TIMEOUT": 30}
+         "CARP_DNSMASQ": 1, "CARP_LEASE_HOLD": "/var/run/carp/leases.hold", "CARP_WAN": "wan", "CARP_CONNTRACKD": 0, "CARP_USER_SCRIPT": 0, "TIMEOUT": 30}
 
 
 def test_event_format_is_key_value_lines_and_an_empty_line():
@@ -191,6 +191,29 @@ def test_dnsmasq_serves_only_on_the_master(doubles, action, expected):
     env, calls, _ = doubles
     hotplug_call(env, **base(ACTION=action, CARP_DNSMASQ=1))
     assert called(calls) == expected
+
+
+def test_a_starting_lease_replicator_holds_dnsmasq_on_a_new_master(doubles, tmp_path):
+    env, calls, _ = doubles
+    hold = tmp_path / "leases.hold"
+    event = base(CARP_DNSMASQ=1, CARP_LEASE_HOLD=hold)
+    hotplug_call(env, **event)  # no file: nothing holds
+    holder = subprocess.Popen(["sleep", "30"])  # a live process stands for `carpd leases`
+    try:
+        hold.write_text("%d\n" % holder.pid)
+        hotplug_call(env, **event)
+        hotplug_call(env, **dict(event, ACTION="BACKUP"))
+    finally:
+        holder.kill()
+        holder.wait()
+    hotplug_call(env, **event)  # its PID is gone: the file left behind holds nothing
+    hold.write_text("not a pid\n")
+    hotplug_call(env, **event)
+    hold.write_text("%d\n" % holder.pid)
+    hotplug_call(env, **base(CARP_DNSMASQ=1, CARP_LEASE_HOLD=""))  # no lease_sync
+    assert called(calls) == ["dnsmasq restart", "dnsmasq stop", "dnsmasq stop", "dnsmasq restart",
+                             "dnsmasq restart", "dnsmasq restart"]
+    assert "logger -t carp-hook dnsmasq: MASTER of lan, held by carpd leases" in calls.read_text()
 
 
 @pytest.mark.parametrize("action, verb", [("MASTER", "ifup"), ("BACKUP", "ifdown"), ("STOP", "ifdown")])

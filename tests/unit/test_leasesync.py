@@ -110,7 +110,7 @@ class Router:
     """A Replicator whose peer is 127.0.0.1 (the test's own socket), its
     status file saying `state`, and an init.d/dnsmasq that records calls."""
 
-    def __init__(self, tmp_path, state):
+    def __init__(self, tmp_path, state, hold=False):
         import json
         import os
         import socket
@@ -129,8 +129,10 @@ class Router:
         self.port = probe.getsockname()[1]
         probe.close()
         cfg = config.VhidConfig("lan", "lo", 1, b"secret", [], lease_sync=[b"\x7f\x00\x00\x01"])
+        self.hold_file = tmp_path / "run" / "leases.hold"
+        self.logged = []
         self.r = leasesync.Replicator(cfg, str(self.status), str(self.leasefile), str(initd), self.port,
-                                      log=lambda text: None)
+                                      log=self.logged.append, hold_file=str(self.hold_file) if hold else None)
         # What it sends goes to a socket of the test's, not back to itself.
         self.sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sink.bind(("127.0.0.1", 0))
@@ -138,8 +140,8 @@ class Router:
         self.json = json
 
     def set_state(self, state):
-        import json
-        self.status.write_text(json.dumps({"vhids": [{"name": "lan", "state": state}]}))
+        from carp import status
+        status.write(str(self.status), {"vhids": [{"name": "lan", "state": state}]})  # by rename, as carpd
 
     def feed(self, datagram):
         import socket
@@ -150,6 +152,14 @@ class Router:
 
     def calls_made(self):
         return self.calls.read_text().split() if self.calls.exists() else []
+
+    def sent(self):
+        """The flags of every datagram the replicator sent the test's socket since the last look."""
+        import select
+        flags = []
+        while select.select([self.sink], [], [], 0)[0]:
+            flags.append(self.sink.recv(70000)[4])
+        return flags
 
 
 def _datagram(lines, seq, nonce=1, key=b"secret", now=None):
@@ -186,9 +196,10 @@ def test_a_master_restarts_dnsmasq_only_for_a_lease_it_did_not_know(tmp_path):
     router.feed(_datagram([_lease("02:00:00:00:00:02", "10.0.0.121")], seq=2))
     assert router.calls_made() == ["stop", "start"]
     assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120", "10.0.0.121"]
-    router.set_state("BACKUP")  # no longer master by the time the file is written: stays stopped
-    router.feed(_datagram([_lease("02:00:00:00:00:03", "10.0.0.122")], seq=3))
-    assert router.calls_made() == ["stop", "start", "stop"]
+    router.set_state("BACKUP")  # carpd's state is looked at afresh: a backup writes the file, dnsmasq stays
+    router.feed(_datagram([_lease("02:00:00:00:00:03", "10.0.0.122")], seq=3))  # stopped (by its hook)
+    assert router.calls_made() == ["stop", "start"]
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120", "10.0.0.121", "10.0.0.122"]
 
 
 def test_a_master_that_became_backup_while_restarting_dnsmasq_leaves_it_stopped(tmp_path):
@@ -202,6 +213,72 @@ def test_a_master_that_became_backup_while_restarting_dnsmasq_leaves_it_stopped(
     assert router.calls_made() == ["stop", "start", "stop"]
 
 
+def test_a_starting_replicator_holds_dhcp_until_the_peer_has_sent_its_leases(tmp_path):
+    # A router that rebooted (empty /tmp) and preempted at once served with
+    # an empty lease file and gave a newcomer an address a client of the
+    # other router held (seen in the DHCP lab's reboot scenario).
+    import os
+    router = Router(tmp_path, "MASTER", hold=True)
+    router.r.hold()
+    assert router.hold_file.read_text() == "%d\n" % os.getpid()  # the hook's kill -0 looks at it
+    assert router.calls_made() == ["stop"]  # carpd became MASTER first: its dnsmasq did not know the leases
+    router.r.tick()
+    assert router.sent() == [leasesync.WANT_REPLY | leasesync.SERVING]
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120")], seq=1))
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120"]
+    assert router.calls_made() == ["stop", "stop", "start"]  # written while stopped, then started once
+    assert not router.hold_file.exists() and not router.r.holding
+    assert router.logged[-1] == "the peers' leases are in (1 in the file): DHCP may serve"
+
+
+def test_a_hold_asks_again_and_ends_after_hold_s_without_an_answer(tmp_path):
+    router = Router(tmp_path, "BACKUP", hold=True)
+    router.r.hold()
+    assert router.calls_made() == []  # a backup's dnsmasq is stopped already
+    router.r.tick()
+    router.r.last_sent -= leasesync.ASK_GAP  # a second later: the first ask was lost
+    router.r.tick()
+    assert router.sent() == [leasesync.WANT_REPLY, leasesync.WANT_REPLY]
+    router.r.tick()
+    assert router.sent() == [] and router.r.holding
+    router.r.hold_until -= leasesync.HOLD_S
+    router.set_state("MASTER")  # the hook saw the hold and stopped dnsmasq: the replicator starts it
+    router.r.tick()
+    assert not router.hold_file.exists() and not router.r.holding
+    assert router.logged[-1] == "no file from 127.0.0.1 in 5 s: dnsmasq serves the leases this router has"
+    assert router.calls_made() == ["start"]
+    router.r.tick()
+    assert router.sent() == [leasesync.WANT_REPLY | leasesync.SERVING]  # a new master asks for the files
+
+
+def test_a_backup_that_became_master_while_writing_restarts_dnsmasq(tmp_path, monkeypatch):
+    # dnsmasq may have read the file before the write: it would serve
+    # without the leases just learned, and write them away later.
+    router = Router(tmp_path, "BACKUP")
+    router.r.tick()
+    written = leasesync.write_text
+
+    def write_then_carpd_takes_over(path, text):
+        written(path, text)
+        if router.calls_made() == []:
+            router.set_state("MASTER")
+    monkeypatch.setattr(leasesync, "write_text", write_then_carpd_takes_over)
+    router.feed(_datagram([_lease("02:00:00:00:00:01", "10.0.0.120")], seq=1))
+    assert router.calls_made() == ["stop", "start"]
+    assert sorted(parse(router.leasefile.read_text())[0]) == ["10.0.0.120"]
+
+
+def test_a_look_at_carpds_state_between_ticks_does_not_hide_a_change_from_the_next_tick(tmp_path):
+    router = Router(tmp_path, "BACKUP")
+    router.r.tick()
+    router.sent()
+    router.set_state("MASTER")
+    assert router.r.master() is True  # e.g. absorb() looked in between
+    router.r.tick()
+    assert router.r.serving is True
+    assert router.sent() == [leasesync.WANT_REPLY | leasesync.SERVING]  # a new master asks for the files
+
+
 @pytest.mark.parametrize("interpreter", ["micropython", "cpython"])
 def test_carpd_leases_follows_carpds_state_where_carpd_writes_it(tmp_path, interpreter):
     # carpd writes its status under $CARP_RUN_DIR when root's environment
@@ -211,6 +288,7 @@ def test_carpd_leases_follows_carpds_state_where_carpd_writes_it(tmp_path, inter
     import select
     import signal
     import subprocess
+    import time
     from tests.tools import INTERPRETERS, ROOT
     (tmp_path / "carp").write_text(
         "config vhid 'lan'\n\toption device 'lo'\n\toption vhid '1'\n\toption password 's'\n"
@@ -219,15 +297,27 @@ def test_carpd_leases_follows_carpds_state_where_carpd_writes_it(tmp_path, inter
     env = dict(os.environ, CARP_RUN_DIR=str(run_dir), CARP_PYTHON=INTERPRETERS[interpreter]())
     p = subprocess.Popen([os.path.join(ROOT, "firmware", "carpd"), "leases", "-c", str(tmp_path / "carp"),
                           "--leasefile", str(tmp_path / "dhcp.leases"), "--initd", str(tmp_path),
-                          "--port", "0"],
+                          "--port", "0", "--hold", "3"],
                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    lines, holder = [], None
     try:
-        ready, _, _ = select.select([p.stderr], [], [], 20)
-        line = p.stderr.readline() if ready else ""
+        # It runs on past its start: it holds DHCP (its PID in the file the
+        # hook reads), nobody answers from 192.0.2.2, the hold ends.
+        deadline = time.time() + 30
+        while time.time() < deadline and not any("no file from" in line for line in lines):
+            if holder is None and (run_dir / "leases.hold").exists():
+                holder = (run_dir / "leases.hold").read_text()
+            if select.select([p.stderr], [], [], 0.05)[0]:
+                lines.append(p.stderr.readline())
+        running = p.poll() is None
     finally:
         p.send_signal(signal.SIGTERM)
         p.wait(10)
-    assert "carpd's state from %s/status.json" % run_dir in line, line
+    assert "carpd's state from %s/status.json" % run_dir in lines[0], lines
+    assert running, lines
+    assert holder == "%d\n" % p.pid, lines  # the launcher execs the interpreter: procd's PID is it
+    assert lines[-1] == "carpd leases: no file from 192.0.2.2 in 3 s: dnsmasq serves the leases this router has\n"
+    assert not (run_dir / "leases.hold").exists()
 
 
 def test_carpds_state_is_seen_however_fast_carpd_rewrites_its_status(tmp_path):
