@@ -34,6 +34,7 @@ class Vhid:
         self.counter = counter  # constant per configuration, as OpenBSD's replay cookie
         self.hmac = wire.HmacSha1(cfg.passphrase)
         self.prefixes = wire.mac_prefixes(cfg.vhid, cfg.addrs(AF_INET), cfg.addrs(AF_INET6))
+        self.rx_counter = b""  # the counter of the advertisement being checked (mac_ok)
         mac = self.hmac.digest(self.prefixes[0], counter)
         self.check_us = 0  # what the last mac_ok took: the flood budget is charged that (packet.py)
         # One buffer: IPv4 header + CARP. IPv6 sends the CARP part (the kernel
@@ -181,11 +182,19 @@ class Vhid:
         return good
 
     def _mac_matches(self, buf, off):
-        counter = bytes(buf[off + wire.OFF_COUNTER:off + wire.OFF_COUNTER + wire.COUNTER_LEN])
-        for prefix in self.prefixes:
-            if wire.same_mac(buf, off + wire.OFF_MAC, self.hmac.digest(prefix, counter), wire.MAC_LEN):
-                return True
-        return False
+        # At most two prefixes (wire.mac_prefixes), so no loop: a for-loop's
+        # iterator would put this frame on the heap, and a heap frame that
+        # hashlib allocates under costs 5 times the HMAC (the allocator
+        # searches past each packet's garbage for the next frame).
+        self.rx_counter = bytes(buf[off + wire.OFF_COUNTER:off + wire.OFF_COUNTER + wire.COUNTER_LEN])
+        prefixes = self.prefixes
+        if self._mac_is(buf, off + wire.OFF_MAC, prefixes[0]):
+            return True
+        return len(prefixes) > 1 and self._mac_is(buf, off + wire.OFF_MAC, prefixes[1])
+
+    def _mac_is(self, buf, at, prefix):
+        mac = self.hmac.digest(prefix, self.rx_counter)
+        return wire.same_mac(buf, at, mac, wire.MAC_LEN)
 
     def remember_peer(self, buf, off, length):
         if length == 4:  # unrolled: this runs for every advertisement

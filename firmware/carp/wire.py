@@ -137,8 +137,10 @@ def same_mac(buf, off, ref, length):
     """equal_at in constant time: how many leading bytes of a forged MAC are
     right must not show in how long the answer takes."""
     diff = 0
-    for i in range(length):
+    i = 0
+    while i < length:  # not for/range: its iterator would put the frame on the heap
         diff |= buf[off + i] ^ ref[i]
+        i += 1
     return diff == 0
 
 
