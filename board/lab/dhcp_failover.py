@@ -555,21 +555,20 @@ OFFERED_TIMEOUT = 20
 
 def drop_requests(lab, name, drop):
     """Makes the switch drop (drop=True) or pass name's DHCPREQUESTs."""
-    script = REQUEST_DROP % {'table': REQUEST_DROP_TABLE}
-    if drop:
-        script += REQUEST_DROP_RULE % {'table': REQUEST_DROP_TABLE, 'port': lab.port(name)}
-    res = subprocess.run(['ip', 'netns', 'exec', lab.ns[SWITCH], 'nft', '-f', '-'],
-                         input=script, capture_output=True, text=True, timeout=10)
-    if res.returncode:
-        raise RuntimeError('nft in the switch: %s' % res.stderr)
+    rule = REQUEST_DROP_RULE % {'table': REQUEST_DROP_TABLE, 'port': lab.port(name)}
+    _switch_drops(lab, rule if drop else '')
 
 
 def drop_lease_sync(lab, name, drop):
     """Makes the switch drop (drop=True) or pass what name's `carpd leases` sends."""
-    script = REQUEST_DROP % {'table': REQUEST_DROP_TABLE}
-    if drop:
-        script += ('add rule bridge %s prerouting iifname "%s" udp dport %d drop\n'
-                   % (REQUEST_DROP_TABLE, lab.port(name), LEASE_PORT))
+    rule = ('add rule bridge %s prerouting iifname "%s" udp dport %d drop\n'
+            % (REQUEST_DROP_TABLE, lab.port(name), LEASE_PORT))
+    _switch_drops(lab, rule if drop else '')
+
+
+def _switch_drops(lab, rule):
+    """The switch's drop chain holds rule alone (nothing if empty)."""
+    script = REQUEST_DROP % {'table': REQUEST_DROP_TABLE} + rule
     res = subprocess.run(['ip', 'netns', 'exec', lab.ns[SWITCH], 'nft', '-f', '-'],
                          input=script, capture_output=True, text=True, timeout=10)
     if res.returncode:
