@@ -26,6 +26,7 @@ AF_PACKET = 17
 SOCK_DGRAM = socket.SOCK_DGRAM
 SOCK_RAW = getattr(socket, "SOCK_RAW", 3)  # 3 on MIPS too
 SOL_SOCKET = socket.SOL_SOCKET
+MSG_PEEK = getattr(socket, "MSG_PEEK", 2)  # linux/socket.h, the same on every CPU; not in MicroPython
 
 # (generic, MIPS): asm-generic/socket.h and arch/mips/include/uapi/asm/socket.h
 _SOCKET_OPTIONS = {

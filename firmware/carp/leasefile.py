@@ -1,6 +1,18 @@
-"""dnsmasq's lease file: parsed, merged with a peer's, written back
-(leasesync.py sends and receives it). No sockets here."""
+"""dnsmasq's lease file: parsed, merged with a peer's, written back, and
+the signed datagram that carries it (leasesync.py sends and receives it).
+No sockets here."""
 import os
+import struct
+
+from carp import wire
+
+MAGIC = b"CLS1"
+# magic, flags, vhid, the datagram's length (0 from releases before 2026-12),
+# sender's time, nonce, sequence
+HEADER = ">4sBBHIQI"
+HEADER_LEN = struct.calcsize(HEADER)
+MAX_DATAGRAM = 65000  # one UDP datagram; about 600 leases
+HMAC_LABEL = b"carp leases 1"
 
 
 def parse(text):
@@ -89,3 +101,37 @@ def write_text(path, text):
     with open(temporary, "w") as f:
         f.write(text)
     os.rename(temporary, path)
+
+
+def pack(hmac, flags, vhid, now, nonce, seq, leases):
+    """One signed datagram; expiries relative to `now` (0 stays infinite)."""
+    lines = []
+    for ip in sorted(leases):
+        lease = leases[ip]
+        left = 0 if lease[0] == 0 else max(1, lease[0] - now)
+        lines.append("%d %s %s %s %s\n" % ((left,) + lease[1:]))
+    body = "".join(lines)
+    body = body.encode()
+    length = HEADER_LEN + len(body) + wire.MAC_LEN
+    head = struct.pack(HEADER, MAGIC, flags, vhid, length if length <= MAX_DATAGRAM else 0, now, nonce, seq)
+    message = head + body
+    return message + hmac.digest(HMAC_LABEL, message)
+
+
+def unpack(hmac, vhid, data, now):
+    """-> (flags, nonce, seq, leases in our clock), or None if not valid."""
+    if len(data) < HEADER_LEN + wire.MAC_LEN:
+        return None
+    message = data[:-wire.MAC_LEN]
+    magic, flags, their_vhid, length, sent, nonce, seq = struct.unpack_from(HEADER, message, 0)
+    if magic != MAGIC or their_vhid != vhid or length not in (0, len(data)):
+        return None
+    if not wire.equal_at(data, len(message), hmac.digest(HMAC_LABEL, message), wire.MAC_LEN):
+        return None
+    try:
+        leases, _ = parse(bytes(message[HEADER_LEN:]).decode())
+    except (ValueError, UnicodeError):
+        return None
+    for ip, (left, mac, address, host, cid) in list(leases.items()):
+        leases[ip] = (0 if left == 0 else now + left, mac, address, host, cid)
+    return flags, nonce, seq, leases

@@ -42,16 +42,12 @@ import struct
 import sys
 import time
 
-from carp import sockaddr, wire
+from carp import abi, sockaddr, wire
 from carp.carpdstate import CarpdState, stamp
+from carp.leasefile import HEADER_LEN, MAX_DATAGRAM, pack, unpack  # noqa: F401
 from carp.leasefile import lacks, live, merge, parse, read_text, render, write_text  # noqa: F401
 
 LEASE_PORT = 9112
-MAGIC = b"CLS1"
-HEADER = ">4sBBHIQI"  # magic, flags, vhid, reserved, sender's time, nonce, sequence
-HEADER_LEN = struct.calcsize(HEADER)
-MAX_DATAGRAM = 65000  # one UDP datagram; about 600 leases
-HMAC_LABEL = b"carp leases 1"
 WANT_REPLY = 1  # the sender wants the receiver's file back (it started, or just became master)
 SERVING = 2  # the sender's vhid is MASTER: its dnsmasq serves
 
@@ -64,40 +60,6 @@ ASK_GAP = 1  # seconds between asks while holding (a lost datagram is asked for 
 USAGE = """usage: carpd leases [-c /etc/config/carp] [--leasefile /tmp/dhcp.leases]
                     [--initd /etc/init.d] [--port %d] [--heartbeat %d] [--hold %d]""" % (
     LEASE_PORT, HEARTBEAT, HOLD_S)
-
-
-# -- the datagram -----------------------------------------------------------
-
-def pack(hmac, flags, vhid, now, nonce, seq, leases):
-    """One signed datagram; expiries relative to `now` (0 stays infinite)."""
-    lines = []
-    for ip in sorted(leases):
-        lease = leases[ip]
-        left = 0 if lease[0] == 0 else max(1, lease[0] - now)
-        lines.append("%d %s %s %s %s\n" % ((left,) + lease[1:]))
-    body = "".join(lines)
-    head = struct.pack(HEADER, MAGIC, flags, vhid, 0, now, nonce, seq)
-    message = head + body.encode()
-    return message + hmac.digest(HMAC_LABEL, message)
-
-
-def unpack(hmac, vhid, data, now):
-    """-> (flags, nonce, seq, leases in our clock), or None if not valid."""
-    if len(data) < HEADER_LEN + wire.MAC_LEN:
-        return None
-    message = data[:-wire.MAC_LEN]
-    magic, flags, their_vhid, _, sent, nonce, seq = struct.unpack_from(HEADER, message, 0)
-    if magic != MAGIC or their_vhid != vhid:
-        return None
-    if not wire.equal_at(data, len(message), hmac.digest(HMAC_LABEL, message), wire.MAC_LEN):
-        return None
-    try:
-        leases, _ = parse(bytes(message[HEADER_LEN:]).decode())
-    except (ValueError, UnicodeError):
-        return None
-    for ip, (left, mac, address, host, cid) in list(leases.items()):
-        leases[ip] = (0 if left == 0 else now + left, mac, address, host, cid)
-    return flags, nonce, seq, leases
 
 
 # -- the process ------------------------------------------------------------
@@ -133,6 +95,16 @@ class Replicator:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(sockaddr.inet4(b"\0\0\0\0", port))
+        # One buffer for every datagram, made while the heap is whole:
+        # MicroPython's recvfrom(n) takes n contiguous bytes from the heap on
+        # each call, and a fragmented one had no 64 KB left (MemoryError,
+        # the replicator gone: seen in the DHCP lab). Its readinto reads on
+        # across datagrams until the count is met, so it is given the length
+        # the header states, on a non-blocking socket.
+        self.sock.setblocking(False)
+        self.rx = bytearray(MAX_DATAGRAM)
+        self.rx_view = memoryview(self.rx)
+        self.read_into = getattr(self.sock, "recv_into", None) or self.sock.readinto  # CPython, MicroPython
 
     def master(self, cached=False):
         """Is our vhid MASTER, as carpd's status file says? cached: the last
@@ -218,10 +190,21 @@ class Replicator:
             if expiry != 0 and expiry <= now:
                 del self.released[key]
 
-    def receive(self):
-        data, source = self.sock.recvfrom(MAX_DATAGRAM + 100)
+    def _read(self):
+        """The next datagram -> (its bytes, or None to drop it; its sender)."""
+        head, source = self.sock.recvfrom(HEADER_LEN, abi.MSG_PEEK)  # the datagram stays queued
         peer = source[0] if isinstance(source, tuple) else sockaddr.ip4_text(source[4:8])
-        if peer not in self.peers:
+        length = (head[6] << 8 | head[7]) if len(head) == HEADER_LEN else -1
+        if peer not in self.peers or length < 0:
+            self.sock.recv(1)  # taken off the queue, the rest cut off
+            return None, peer
+        if length == 0:  # from a release that did not state it
+            return self.sock.recvfrom(MAX_DATAGRAM + 100)[0], peer
+        return self.rx_view[:self.read_into(self.rx, min(length, MAX_DATAGRAM)) or 0], peer
+
+    def receive(self):
+        data, peer = self._read()
+        if data is None:
             return
         now = int(time.time())
         got = unpack(self.hmac, self.cfg.vhid, data, now)

@@ -104,6 +104,47 @@ def test_micropython_merges_and_signs_exactly_as_cpython():
     assert outputs[0] == outputs[1]
 
 
+def test_datagrams_are_received_whole_one_at_a_time_and_on_a_fragmented_micropython_heap(tmp_path):
+    import os
+    import socket
+    import subprocess
+    import sys
+    from tests.tools import FIRMWARE, ROOT, command
+    script = os.path.join(ROOT, "tests", "mp", "check_leasesync_receive.py")
+    outputs = []
+    for interpreter, flags, env in ((command("micropython"), ["-X", "heapsize=320K"], {"MICROPYPATH": FIRMWARE}),
+                                    (sys.executable, [], {"PYTHONPATH": FIRMWARE})):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        r = subprocess.run([interpreter] + flags + [script, str(tmp_path), str(port)], env=dict(os.environ, **env),
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and r.stdout.endswith("ALL OK\n"), r.stdout + r.stderr
+        outputs.append(r.stdout)
+    assert outputs[0] == outputs[1] == (
+        "two queued, two received: ['10.0.0.120', '10.0.0.121']\n"
+        "from 127.0.0.1 only, whole datagrams only: ['10.0.0.120', '10.0.0.121']\n"
+        "queue empty\nALL OK\n")
+
+
+def test_the_datagram_states_its_length_and_a_wrong_one_is_refused():
+    import struct
+    from carp import leasefile
+    key = wire.HmacSha1(b"secret")
+    data = pack(key, 0, 1, 1800000000, 1, 1, leases(_lease("02:00:00:00:00:01", "10.0.0.120")))
+    assert (data[6] << 8 | data[7]) == len(data)  # what the receiver reads exactly (MicroPython's readinto)
+
+    def signed(length):  # the same datagram stating another length, signed again
+        message = bytearray(data[:-wire.MAC_LEN])
+        struct.pack_into(">H", message, 6, length)
+        return bytes(message) + key.digest(leasefile.HMAC_LABEL, bytes(message))
+    assert unpack(key, 1, signed(len(data)), 1800000000) is not None
+    assert unpack(key, 1, signed(0), 1800000000) is not None  # from a release that did not state it
+    assert unpack(key, 1, signed(len(data) + 1), 1800000000) is None
+    assert unpack(key, 1, signed(len(data) - 1), 1800000000) is None
+
+
 # --- one replicator on the loopback, fed datagrams by the test -------------
 
 class Router:
