@@ -110,12 +110,17 @@ def pack(hmac, flags, vhid, now, nonce, seq, leases):
         lease = leases[ip]
         left = 0 if lease[0] == 0 else max(1, lease[0] - now)
         lines.append("%d %s %s %s %s\n" % ((left,) + lease[1:]))
-    body = "".join(lines)
-    body = body.encode()
+    body = "".join(lines).encode()
     length = HEADER_LEN + len(body) + wire.MAC_LEN
     head = struct.pack(HEADER, MAGIC, flags, vhid, length if length <= MAX_DATAGRAM else 0, now, nonce, seq)
     message = head + body
     return message + hmac.digest(HMAC_LABEL, message)
+
+
+def stated_length(head):
+    """The length a datagram's header (HEADER_LEN bytes) says it has; 0 from
+    earlier releases."""
+    return struct.unpack_from(HEADER, head, 0)[3]
 
 
 def unpack(hmac, vhid, data, now):

@@ -44,7 +44,7 @@ import time
 
 from carp import abi, sockaddr, wire
 from carp.carpdstate import CarpdState, stamp
-from carp.leasefile import HEADER_LEN, MAX_DATAGRAM, pack, unpack  # noqa: F401
+from carp.leasefile import HEADER_LEN, MAX_DATAGRAM, pack, stated_length, unpack  # noqa: F401
 from carp.leasefile import lacks, live, merge, parse, read_text, render, write_text  # noqa: F401
 
 LEASE_PORT = 9112
@@ -70,7 +70,6 @@ class Replicator:
     def __init__(self, vhid_cfg, status_file, leasefile, initd, port=LEASE_PORT, heartbeat=HEARTBEAT,
                  log=None, hold_file=None, hold_s=HOLD_S):
         self.cfg = vhid_cfg
-        self.status_file = status_file
         self.leasefile = leasefile
         self.initd = initd
         self.port = port
@@ -194,7 +193,7 @@ class Replicator:
         """The next datagram -> (its bytes, or None to drop it; its sender)."""
         head, source = self.sock.recvfrom(HEADER_LEN, abi.MSG_PEEK)  # the datagram stays queued
         peer = source[0] if isinstance(source, tuple) else sockaddr.ip4_text(source[4:8])
-        length = (head[6] << 8 | head[7]) if len(head) == HEADER_LEN else -1
+        length = stated_length(head) if len(head) == HEADER_LEN else -1
         if peer not in self.peers or length < 0:
             self.sock.recv(1)  # taken off the queue, the rest cut off
             return None, peer
@@ -223,10 +222,9 @@ class Replicator:
         self.seen[peer] = (nonce, seq)
         self.absorb(theirs, now)
         self.heard.add(peer)
-        if self.holding and all(p in self.heard for p in self.peers):
-            self.release("the peers' leases are in (%d in the file): DHCP may serve"
-                         % len(live(parse(self.text or "")[0], now)))
         ours = live(parse(self.text or "")[0], now)
+        if self.holding and all(p in self.heard for p in self.peers):
+            self.release("the peers' leases are in (%d in the file): DHCP may serve" % len(ours))
         if flags & WANT_REPLY or (lacks(theirs, ours) and now - self.replied.get(peer, 0) >= REPLY_GAP):
             self.replied[peer] = now
             self.send(0, only=peer)
@@ -343,7 +341,7 @@ def main(argv):
     replicator = Replicator(chosen, status.location(), leasefile, initd, port, heartbeat,
                             hold_file=status.lease_hold(), hold_s=hold_s)
     replicator.log("replicating %s with %s (udp %d), carpd's state from %s"
-                   % (leasefile, ", ".join(replicator.peers), port, replicator.status_file))
+                   % (leasefile, ", ".join(replicator.peers), port, replicator.carpd.path))
     loaded = [stamp(path)]  # the config file's version in use
 
     def reload():

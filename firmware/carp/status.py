@@ -193,20 +193,29 @@ def _create(temporary):
 def write(path, doc):
     """Write doc as JSON to path atomically (temporary file, then rename),
     in a directory own_directory() accepts."""
-    own_directory(path[:path.rindex("/")] or "/")
-    temporary = path + ".tmp"
-    with _create(temporary) as f:
-        _dump(f, doc)
-        f.write("\n")
-    os.rename(temporary, path)
+    _replace(path, _dump_line, doc)
 
 
 def write_pid(path, pid):
-    """A one-line file holding pid, in a directory own_directory() accepts."""
+    """A one-line file holding pid, written as write() writes."""
+    _replace(path, _pid_line, pid)
+
+
+def _replace(path, fill, what):
     own_directory(path[:path.rindex("/")] or "/")
-    with _create(path + ".tmp") as f:
-        f.write("%d\n" % pid)
-    os.rename(path + ".tmp", path)
+    temporary = path + ".tmp"
+    with _create(temporary) as f:
+        fill(f, what)
+    os.rename(temporary, path)
+
+
+def _dump_line(f, doc):
+    _dump(f, doc)
+    f.write("\n")
+
+
+def _pid_line(f, pid):
+    f.write("%d\n" % pid)
 
 
 WRITE_BLOCK = 1024  # bytes of text per write(): MicroPython's files are unbuffered
